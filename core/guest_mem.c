@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "guest_mem.h"
+
+#include "layout.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define GUEST_MEM_ALIGN (2ULL << 20)
+
+int guest_mem_init(struct guest_mem *mem, uint64_t ram_bytes)
+{
+	uint64_t low = ram_bytes;
+	void *p;
+
+	*mem = (struct guest_mem){0};
+	if (ram_bytes == 0 || ram_bytes % GUEST_MEM_ALIGN || ram_bytes > (1ULL << 46))
+		return -EINVAL;
+	/* NORESERVE: the guest touches what it uses; untouched RAM costs the host nothing. */
+	p = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	/* Guest RAM is never useful in a core dump of the monitor, and may be large. */
+	madvise(p, ram_bytes, MADV_DONTDUMP);
+	mem->mapping = p;
+	mem->mapping_size = ram_bytes;
+	mem->ram_bytes = ram_bytes;
+	if (low > LAYOUT_MMIO_GAP_START)
+		low = LAYOUT_MMIO_GAP_START;
+	mem->regions[0] = (struct guest_mem_region){.gpa = 0, .size = low, .host = p};
+	mem->count = 1;
+	if (ram_bytes > low) {
+		mem->regions[1] = (struct guest_mem_region){
+			.gpa = LAYOUT_MMIO_GAP_END,
+			.size = ram_bytes - low,
+			.host = (uint8_t *)p + low,
+		};
+		mem->count = 2;
+	}
+	return 0;
+}
+
+void guest_mem_free(struct guest_mem *mem)
+{
+	if (mem->mapping)
+		munmap(mem->mapping, mem->mapping_size);
+	*mem = (struct guest_mem){0};
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t last;
+
+	if (len == 0 || __builtin_add_overflow(gpa, len - 1, &last))
+		return NULL;
+	for (unsigned i = 0; i < mem->count; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+
+		if (gpa >= r->gpa && last - r->gpa < r->size)
+			return r->host + (gpa - r->gpa);
+	}
+	return NULL;
+}
+
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len)
+{
+	const void *src;
+
+	if (len == 0)
+		return 0;
+	src = guest_mem_ptr(mem, gpa, len);
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *dst;
+
+	if (len == 0)
+		return 0;
+	dst = guest_mem_ptr(mem, gpa, len);
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+uint64_t guest_mem_end(const struct guest_mem *mem)
+{
+	const struct guest_mem_region *r = &mem->regions[mem->count - 1];
+
+	return r->gpa + r->size;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Guest RAM: one anonymous mapping, split into at most two guest-physical regions around the
+ * 32-bit MMIO hole ([0, min(ram, 3 GiB)) and [4 GiB, 4 GiB + rest)).
+ *
+ * Every access from device code goes through the checked helpers below: they refuse a range
+ * that wraps, leaves RAM, or straddles two regions, and never hand out a base pointer without
+ * checking the whole length. Safe to call from any thread once guest_mem_init returned; the
+ * layout never changes while the VM runs.
+ */
+#ifndef EMBER_GUEST_MEM_H
+#define EMBER_GUEST_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct guest_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+};
+
+struct guest_mem {
+	struct guest_mem_region regions[2];
+	unsigned count;
+	uint64_t ram_bytes;
+	void *mapping; /* owns all regions */
+	size_t mapping_size;
+};
+
+/* Maps ram_bytes (a multiple of 2 MiB) of RAM. Returns 0 or a negative errno. */
+int guest_mem_init(struct guest_mem *mem, uint64_t ram_bytes);
+void guest_mem_free(struct guest_mem *mem);
+
+/* Host pointer for [gpa, gpa+len) when all of it is RAM in one region, else NULL. len 0 is NULL. */
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Copy to/from guest RAM. Return 0, or -EFAULT when any byte of the range is not RAM. */
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len);
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
+
+/* The highest guest-physical address + 1 of RAM. */
+uint64_t guest_mem_end(const struct guest_mem *mem);
+
+#endif

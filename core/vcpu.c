@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vCPU threads: each runs KVM_RUN in a loop and dispatches port and MMIO exits to the buses.
+ * A stop request sets immediate_exit and signals the thread, so KVM_RUN returns at once
+ * even when the signal lands before the thread enters the kernel.
+ */
+#include "boot_timer.h"
+#include "log.h"
+#include "vm_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vcpu_kick_handler;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: KVM_RUN must come back with EINTR. */
+	return sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned index)
+{
+	void *run;
+
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0)
+		return -errno;
+	run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (run == MAP_FAILED) {
+		int e = -errno;
+
+		close(vcpu->fd);
+		vcpu->fd = -1;
+		return e;
+	}
+	vcpu->run = run;
+	return 0;
+}
+
+static bool stopping(const struct vm *vm)
+{
+	return atomic_load(&vm->stop_reason) != VM_STOP_NONE;
+}
+
+static void handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			bus_write(&vcpu->vm->pio, run->io.port, data, run->io.size);
+		else
+			bus_read(&vcpu->vm->pio, run->io.port, data, run->io.size);
+	}
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t len = run->mmio.len;
+
+	if (len == 0 || len > sizeof(run->mmio.data))
+		return;
+	if (run->mmio.is_write)
+		bus_write(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
+	else
+		bus_read(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
+}
+
+static void handle_system_event(struct vcpu *vcpu)
+{
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_request_stop(vcpu->vm, VM_STOP_POWEROFF);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_stop(vcpu->vm, VM_STOP_REBOOT);
+		break;
+	default:
+		log_error("vCPU %u: unexpected system event %u", vcpu->index,
+			  vcpu->run->system_event.type);
+		vm_request_stop(vcpu->vm, VM_STOP_ERROR);
+		break;
+	}
+}
+
+/* Registers for the message of a vCPU that cannot go on: what a bug report needs. */
+static void log_vcpu_state(const struct vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs sr;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &sr) < 0)
+		return;
+	log_error("vCPU %u: rip=%#llx rsp=%#llx rflags=%#llx cr0=%#llx cr3=%#llx cr4=%#llx "
+		  "efer=%#llx cs=%#x",
+		  vcpu->index, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+		  (unsigned long long)r.rflags, (unsigned long long)sr.cr0,
+		  (unsigned long long)sr.cr3, (unsigned long long)sr.cr4,
+		  (unsigned long long)sr.efer, sr.cs.selector);
+}
+
+/* Returns false when the vCPU must stop. */
+static bool handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_HLT:
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		log_error("vCPU %u: triple fault: the guest's CPU reset itself", vcpu->index);
+		log_vcpu_state(vcpu);
+		vm_request_stop(vcpu->vm, VM_STOP_TRIPLE_FAULT);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(vcpu);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_error("vCPU %u: KVM entry failed, hardware reason %#llx", vcpu->index,
+			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		log_error("vCPU %u: KVM internal error, suberror %u", vcpu->index,
+			  run->internal.suberror);
+		for (uint32_t i = 0; i < run->internal.ndata && i < 16; i++)
+			log_error("vCPU %u: internal data[%u]=%#llx", vcpu->index, i,
+				  (unsigned long long)run->internal.data[i]);
+		log_vcpu_state(vcpu);
+		break;
+	default:
+		log_error("vCPU %u: unhandled KVM exit %u", vcpu->index, run->exit_reason);
+		break;
+	}
+	vm_request_stop(vcpu->vm, VM_STOP_ERROR);
+	return false;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	if (vcpu->index == 0 && !atomic_exchange(&vm->first_run_logged, true))
+		log_debug("start-up: first KVM_RUN after wall_ms=%.3f cpu_ms=%.3f",
+			  boot_timer_wall_ms(), boot_timer_cpu_ms());
+	while (!stopping(vm)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			log_error("vCPU %u: KVM_RUN: %s", vcpu->index, strerror(errno));
+			vm_request_stop(vm, VM_STOP_ERROR);
+			break;
+		}
+		if (!handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int rc = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+
+	if (rc)
+		return -rc;
+	vcpu->started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->started)
+		return;
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (vcpu->started)
+		pthread_join(vcpu->thread, NULL);
+	vcpu->started = false;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->vm->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}

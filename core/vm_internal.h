@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The VM's parts, shared by vm.c (build, run, teardown), vcpu.c (the vCPU threads) and
+ * console.c (stdin to the UART). Not a public interface.
+ */
+#ifndef EMBER_VM_INTERNAL_H
+#define EMBER_VM_INTERNAL_H
+
+#include "acpi_pm.h"
+#include "bus.h"
+#include "event_loop.h"
+#include "guest_mem.h"
+#include "i8042.h"
+#include "serial_8250.h"
+#include "vm_stop.h"
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <termios.h>
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+struct console {
+	struct event_watch *stdin_watch;
+	struct event_watch *ready_watch;
+	int ready_fd; /* eventfd: the UART has room again */
+	bool is_tty;
+	bool escape;  /* the previous byte was the escape key (Ctrl-A) */
+	struct termios saved;
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	struct guest_mem mem;
+	struct bus mmio;
+	struct bus pio;
+	struct vcpu *vcpus;
+	unsigned vcpu_count;
+	struct event_loop *loop;
+	struct serial_8250 *serial;
+	struct i8042 *i8042;
+	struct acpi_pm pm;
+	struct console console;
+	int signal_fd;
+	struct event_watch *signal_watch;
+	atomic_int stop_reason; /* enum vm_stop_reason; the first request wins */
+	atomic_bool first_run_logged;
+};
+
+/* Requests a stop (any thread). */
+void vm_request_stop(void *vm, enum vm_stop_reason reason);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned index);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_join(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+/* Installs the no-op signal handler used to kick vCPUs out of KVM_RUN. */
+int vcpu_signals_init(void);
+
+/* console.c */
+int console_init(struct vm *vm);
+void console_fini(struct vm *vm);
+void console_rx_ready(void *vm);
+
+#endif
