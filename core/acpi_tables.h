@@ -18,7 +18,7 @@ struct acpi_mmio_device {
 	uint32_t uid;    /* _UID, unique among devices with the same hid */
 	uint64_t base;   /* below 4 GiB */
 	uint32_t size;
-	uint32_t gsi;    /* level-triggered, active-high IOAPIC line; 0 = no interrupt */
+	uint32_t gsi;    /* edge-triggered, active-high IOAPIC line (16..23); 0 = no interrupt */
 };
 
 struct acpi_config {

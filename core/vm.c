@@ -68,6 +68,16 @@ static int open_kvm(struct vm *vm)
 			  strerror(errno));
 		return -1;
 	}
+	/*
+	 * PVM (kvm_pvm) serves /dev/kvm without hardware virtualization and runs only guest
+	 * kernels built for it; a stock kernel would die in its decompressor.
+	 */
+	if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) &&
+	    access("/sys/module/kvm_intel", F_OK)) {
+		log_error("/dev/kvm is served by kvm_pvm, which runs only PVM guest kernels: ember "
+			  "needs hardware-assisted KVM (kvm_intel or kvm_amd)");
+		return -1;
+	}
 	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
 		log_error("/dev/kvm: API version %d, ember needs %d", version, KVM_API_VERSION);

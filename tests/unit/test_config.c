@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -264,23 +265,30 @@ Test(config, cmdline_too_long)
 	free(line);
 }
 
-/* access(R_OK) always succeeds for root, so this case only runs unprivileged. */
+/*
+ * access(R_OK) always succeeds for root, so as root the check runs with the real and effective
+ * uid of nobody (the saved uid stays 0, to clean up afterwards).
+ */
 Test(config, unreadable_initrd)
 {
-	if (geteuid() == 0)
-		cr_skip_test("root can read a mode 000 file");
-
 	char *path = write_temp_config("\tinitrd = \"initrd.img\";\n");
-	char *initrd, *expected, err[ERR_SIZE];
+	char *initrd, *dir, *expected, err[ERR_SIZE];
 	struct vm_config cfg;
+	bool dropped = false;
 
-	cr_assert_geq(asprintf(&initrd, "%.*s/initrd.img", (int)(strrchr(path, '/') - path), path),
-		      0);
+	cr_assert_geq(asprintf(&dir, "%.*s", (int)(strrchr(path, '/') - path), path), 0);
+	cr_assert_geq(asprintf(&initrd, "%s/initrd.img", dir), 0);
 	FILE *f = fopen(initrd, "w");
 
 	cr_assert_not_null(f);
 	fclose(f);
 	cr_assert_eq(chmod(initrd, 0), 0);
+	if (geteuid() == 0) {
+		cr_assert_eq(chmod(dir, 0755), 0);
+		cr_assert_eq(chmod(path, 0644), 0);
+		cr_assert_eq(setresuid(65534, 65534, 0), 0);
+		dropped = true;
+	}
 	cr_assert_geq(asprintf(&expected,
 			       "%s:4: boot.initrd: %s: Permission denied; expected a readable "
 			       "regular file",
@@ -288,8 +296,11 @@ Test(config, unreadable_initrd)
 		      0);
 	cr_assert_eq(vm_config_load(&cfg, path, err, sizeof(err)), -1);
 	cr_expect_str_eq(err, expected);
+	if (dropped)
+		cr_assert_eq(setresuid(0, 0, 0), 0);
 	unlink(initrd);
 	free(initrd);
+	free(dir);
 	free(expected);
 	remove_temp_config(path);
 }
