@@ -159,13 +159,14 @@ static uint8_t serial_read_reg(struct serial_8250 *s, uint64_t reg, bool *draine
 	}
 }
 
-static void serial_write_reg(struct serial_8250 *s, uint64_t reg, uint8_t v)
+/* Returns true when the write emptied a receive FIFO that held input. */
+static bool serial_write_reg(struct serial_8250 *s, uint64_t reg, uint8_t v)
 {
 	switch (reg) {
 	case UART_RX_TX:
 		if (s->lcr & LCR_DLAB) {
 			s->dll = v;
-			return;
+			return false;
 		}
 		transmit(s, v);
 		s->thre_pending = true;
@@ -173,7 +174,7 @@ static void serial_write_reg(struct serial_8250 *s, uint64_t reg, uint8_t v)
 	case UART_IER:
 		if (s->lcr & LCR_DLAB) {
 			s->dlm = v;
-			return;
+			return false;
 		}
 		/* Enabling THRI while the holder is empty raises it at once, as on a 16550. */
 		if ((v & IER_THRI) && !(s->ier & IER_THRI))
@@ -182,8 +183,10 @@ static void serial_write_reg(struct serial_8250 *s, uint64_t reg, uint8_t v)
 		break;
 	case UART_IIR_FCR:
 		s->fcr = v;
-		if (v & FCR_CLEAR_RX)
+		if ((v & FCR_CLEAR_RX) && s->rx_count) {
 			s->rx_count = 0;
+			return true;
+		}
 		break;
 	case UART_LCR:
 		s->lcr = v;
@@ -197,6 +200,7 @@ static void serial_write_reg(struct serial_8250 *s, uint64_t reg, uint8_t v)
 	default:
 		break; /* LSR and MSR are read-only */
 	}
+	return false;
 }
 
 void serial_io_read(void *opaque, uint64_t offset, void *data, uint32_t len)
@@ -218,12 +222,15 @@ void serial_io_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 void serial_io_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
 {
 	struct serial_8250 *s = opaque;
+	bool drained;
 
 	(void)len;
 	pthread_mutex_lock(&s->lock);
-	serial_write_reg(s, offset, *(const uint8_t *)data);
+	drained = serial_write_reg(s, offset, *(const uint8_t *)data);
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+	if (drained && s->rx_ready)
+		s->rx_ready(s->rx_opaque);
 }
 
 size_t serial_rx_space(struct serial_8250 *s)

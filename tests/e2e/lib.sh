@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=sh
+#
+# Helpers for e2e cases (POSIX sh; busybox ash runs it inside L1). The driver sources this file
+# and then one case, in a subshell whose working folder is the case's own scratch folder.
+#
+# From the driver: E2E_EMBER (ember binary), E2E_GUEST (folder with vmlinuz and initrd.cpio.gz),
+# E2E_MODE (direct|nested), E2E_TIMEOUT (seconds an ember run may take), E2E_CASE (name),
+# E2E_CASE_DIR (this case's folder, also the working folder).
+#
+# A case: writes guests (guest), runs ember (ember_start + ember_wait, or ember_run), asserts
+# (expect_status, expect_fact, ...) and calls fail REASON on the first broken expectation.
+# The guest reports facts on its console as lines "E2E_FACT key=value" (helper `fact` in the
+# guest script); cases read them from ember's stdout, i.e. the guest's serial console.
+
+GUEST_CMDLINE='console=ttyS0 reboot=k panic=-1 quiet'
+EMBER_PID=''
+E2E_LAST=''
+
+now() { cut -d' ' -f1 /proc/uptime; }
+# Seconds since $1 (a `now` value), one decimal.
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+note() {
+	echo "$*" >>"$E2E_CASE_DIR/.notes"
+	echo "note: $*"
+}
+
+alive() { # PID: running and not a zombie
+	[ -r "/proc/$1/stat" ] || return 1
+	case $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) in
+	Z | X | '') return 1 ;;
+	esac
+	return 0
+}
+
+# Show the end of the last ember run's output (goes to the case log).
+show_last() {
+	[ -n "$E2E_LAST" ] || return 0
+	echo "--- $E2E_LAST: ember stderr (tail) ---"
+	tail -n 15 "$E2E_LAST.err" 2>/dev/null
+	echo "--- $E2E_LAST: guest console = ember stdout (tail) ---"
+	tr -d '\r' <"$E2E_LAST.out" 2>/dev/null | tail -n 25
+}
+
+fail() {
+	echo "$*" >"$E2E_CASE_DIR/.reason"
+	echo "FAIL: $*"
+	show_last
+	if [ -n "$EMBER_PID" ] && alive "$EMBER_PID"; then
+		kill -KILL "$EMBER_PID" 2>/dev/null
+		wait "$EMBER_PID" 2>/dev/null
+	fi
+	exit 1
+}
+
+# initrd_with_script SCRIPT OUT: the default guest initrd plus SCRIPT as /test.sh (the guest's
+# /init runs it). Linux unpacks each of several concatenated cpio archives.
+initrd_with_script() {
+	_d=$(mktemp -d)
+	cp "$1" "$_d/test.sh"
+	chmod 755 "$_d/test.sh"
+	(cd "$_d" && echo test.sh | cpio -o -H newc 2>/dev/null) | gzip -c >"$_d/test.cpio.gz" ||
+		fail "cannot pack $1 into a cpio"
+	cat "$E2E_GUEST/initrd.cpio.gz" "$_d/test.cpio.gz" >"$2"
+	rm -rf "$_d"
+}
+
+# guest NAME VCPUS MEMORY_MIB END [CMDLINE-EXTRA] <SCRIPT
+# Writes NAME.cfg booting the default guest with SCRIPT (stdin) as its test script; END is
+# poweroff|reboot|none (what the guest's /init does after the script). Paths in the config are
+# relative: ember resolves them against the config's folder.
+guest() {
+	{
+		# shellcheck disable=SC2016 # expanded in the guest
+		echo 'fact() { echo "E2E_FACT $1=$2"; }'
+		cat
+	} >"$1.test.sh"
+	initrd_with_script "$1.test.sh" "$1.initrd"
+	[ -e vmlinuz ] || ln -s "$E2E_GUEST/vmlinuz" vmlinuz
+	cat >"$1.cfg" <<EOF
+# e2e case ${E2E_CASE:-}
+machine = { vcpus = $2; memory_mib = $3; };
+boot = {
+  kernel = "vmlinuz";
+  initrd = "$1.initrd";
+  cmdline = "$GUEST_CMDLINE ember.end=$4${5:+ $5}";
+};
+devices = ( );
+EOF
+}
+
+# ember_start TAG ARGS...: run "$E2E_EMBER ARGS..." in the background, stdout to TAG.out (the
+# guest console), stderr to TAG.err. Sets EMBER_PID.
+ember_start() {
+	_tag=$1
+	shift
+	E2E_LAST=$_tag
+	echo "run: ember $* (> $_tag.out 2> $_tag.err)"
+	E2E_T0=$(now)
+	"$E2E_EMBER" "$@" </dev/null >"$_tag.out" 2>"$_tag.err" &
+	EMBER_PID=$!
+}
+
+# ember_wait [TIMEOUT]: wait for the ember started last. Sets STATUS to its exit status, or to
+# "timeout" (after killing it), and SECS to its run time.
+ember_wait() {
+	_limit=${1:-$E2E_TIMEOUT}
+	while alive "$EMBER_PID"; do
+		if awk -v a="$E2E_T0" -v b="$(now)" -v l="$_limit" 'BEGIN { exit !(b - a > l) }'; then
+			kill -KILL "$EMBER_PID" 2>/dev/null
+			wait "$EMBER_PID" 2>/dev/null
+			STATUS=timeout
+			SECS=$(since "$E2E_T0")
+			EMBER_PID=''
+			echo "ember killed after $SECS s (limit $_limit s)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	STATUS=0
+	wait "$EMBER_PID" || STATUS=$?
+	SECS=$(since "$E2E_T0")
+	EMBER_PID=''
+	echo "ember exited with status $STATUS after $SECS s"
+}
+
+# ember_run TAG ARGS...: ember_start + ember_wait.
+ember_run() {
+	ember_start "$@"
+	ember_wait "$E2E_TIMEOUT"
+}
+
+# wait_for TAG PATTERN [TIMEOUT]: wait until the guest console (TAG.out) has a line matching
+# the extended regex PATTERN; fail when ember ends or the time runs out first.
+wait_for() {
+	_t=$(now)
+	while ! tr -d '\r' <"$1.out" | grep -qE "$2"; do
+		alive "$EMBER_PID" || fail "ember ended before the console showed /$2/"
+		if awk -v a="$_t" -v b="$(now)" -v l="${3:-$E2E_TIMEOUT}" 'BEGIN { exit !(b - a > l) }'; then
+			fail "no /$2/ on the console after ${3:-$E2E_TIMEOUT} s"
+		fi
+		sleep 0.1
+	done
+}
+
+expect_status() { # WANT
+	[ "$STATUS" = "$1" ] || fail "ember exit status $STATUS, expected $1"
+}
+
+# fact TAG KEY: the value the guest reported with `fact KEY VALUE` (empty when missing).
+fact() {
+	tr -d '\r' <"$1.out" | sed -n "s/^E2E_FACT $2=//p" | tail -n 1
+}
+
+expect_fact() { # TAG KEY WANT
+	_v=$(fact "$1" "$2")
+	[ "$_v" = "$3" ] || fail "guest fact $2='$_v', expected '$3'"
+}
+
+# boot_timer TAG: the boot-timer values ember logged ("wall_ms=X cpu_ms=Y"), empty if none.
+boot_timer() {
+	sed -n 's/^ember: boot-timer: //p' "$1.err" | tail -n 1
+}
+
+# Note the boot-timer values of run TAG if ember logged them.
+note_boot_timer() {
+	_bt=$(boot_timer "$1")
+	[ -z "$_bt" ] || note "boot-timer $_bt (ember run $SECS s)"
+}
