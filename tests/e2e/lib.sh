@@ -13,7 +13,7 @@
 # The guest reports facts on its console as lines "E2E_FACT key=value" (helper `fact` in the
 # guest script); cases read them from ember's stdout, i.e. the guest's serial console.
 
-GUEST_CMDLINE='console=ttyS0 reboot=k panic=-1 quiet'
+GUEST_CMDLINE='console=ttyS0 reboot=k panic=-1 pci=off quiet'
 EMBER_PID=''
 E2E_LAST=''
 
