@@ -5,11 +5,11 @@
 
 #include <string.h>
 
-#define SLP_EN       0x20
-#define SLP_TYP(v)   (((v) >> 2) & 0x7)
-#define WAK_STS      0x80
-#define OFF_CTL      (LAYOUT_ACPI_SLEEP_CTL_PORT - LAYOUT_ACPI_SLEEP_CTL_PORT)
-#define OFF_RESET    (LAYOUT_ACPI_RESET_PORT - LAYOUT_ACPI_SLEEP_CTL_PORT)
+#define SLP_EN	   0x20
+#define SLP_TYP(v) (((v) >> 2) & 0x7)
+#define WAK_STS	   0x80
+#define OFF_CTL	   (LAYOUT_ACPI_SLEEP_CTL_PORT - LAYOUT_ACPI_SLEEP_CTL_PORT)
+#define OFF_RESET  (LAYOUT_ACPI_RESET_PORT - LAYOUT_ACPI_SLEEP_CTL_PORT)
 
 void acpi_pm_io_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 {

@@ -370,11 +370,11 @@ static void dsdt_mmio_device(struct aml_buf *b, const struct acpi_mmio_device *d
 	crs = aml_resource_template_begin(b);
 	aml_res_memory32_fixed(b, true, (uint32_t)d->base, d->size);
 	/*
-	 * Edge-triggered: devices signal through irqfd, which pulses the line. A pulse on a
-	 * level-triggered pin is lost while the previous one awaits EOI; an edge is not.
+	 * Level-triggered: the device holds its line while its interrupt status is non-zero
+	 * (irqfd with a resample fd), so no notification is lost while one awaits EOI.
 	 */
 	if (d->gsi != 0)
-		aml_res_interrupt(b, AML_IRQ_CONSUMER | AML_IRQ_EDGE, d->gsi);
+		aml_res_interrupt(b, AML_IRQ_CONSUMER, d->gsi);
 	aml_resource_template_end(b, crs);
 	aml_device_end(b, dev);
 }

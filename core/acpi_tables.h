@@ -14,11 +14,11 @@
 
 /* A device the DSDT describes with one Memory32Fixed window and at most one interrupt. */
 struct acpi_mmio_device {
-	char hid[9];     /* "LNRO0005" (virtio-mmio), "QEMU0001" (pvpanic), ...; NUL-terminated */
-	uint32_t uid;    /* _UID, unique among devices with the same hid */
-	uint64_t base;   /* below 4 GiB */
+	char hid[9];   /* "LNRO0005" (virtio-mmio), "QEMU0001" (pvpanic), ...; NUL-terminated */
+	uint32_t uid;  /* _UID, unique among devices with the same hid */
+	uint64_t base; /* below 4 GiB */
 	uint32_t size;
-	uint32_t gsi;    /* edge-triggered, active-high IOAPIC line (16..23); 0 = no interrupt */
+	uint32_t gsi; /* level-triggered, active-high IOAPIC line (16..23); 0 = no interrupt */
 };
 
 struct acpi_config {

@@ -394,16 +394,58 @@ static int parse_file(const struct loader *ld, config_t *lc)
 	return 0;
 }
 
+/* plugin_dirs = [ "DIR", ... ]: folders searched for plugins before ember's own. */
+static int load_plugin_dirs(const struct loader *ld, const config_setting_t *root,
+			    struct vm_config *cfg)
+{
+	const config_setting_t *dirs = config_setting_get_member(root, "plugin_dirs");
+	unsigned count;
+
+	if (!dirs)
+		return 0;
+	if (!config_setting_is_list(dirs) && !config_setting_is_array(dirs))
+		return fail(ld, dirs, "plugin_dirs",
+			    "expected a list of folders [ \"DIR\", ... ], got %s", type_name(dirs));
+	count = (unsigned)config_setting_length(dirs);
+	if (count == 0)
+		return 0;
+	cfg->plugin_dirs = calloc(count, sizeof(*cfg->plugin_dirs));
+	if (!cfg->plugin_dirs)
+		return fail(ld, dirs, "plugin_dirs", "out of memory");
+	for (unsigned i = 0; i < count; i++) {
+		const config_setting_t *d = config_setting_get_elem(dirs, i);
+		char key[32];
+		struct stat st;
+		char *path;
+
+		snprintf(key, sizeof(key), "plugin_dirs[%u]", i);
+		if (config_setting_type(d) != CONFIG_TYPE_STRING || !*config_setting_get_string(d))
+			return fail(ld, d, key, "expected the path of a folder, got %s",
+				    type_name(d));
+		path = resolve_path(ld->file, config_setting_get_string(d));
+		if (!path)
+			return fail(ld, d, key, "out of memory");
+		cfg->plugin_dirs[i] = path;
+		cfg->plugin_dir_count = i + 1;
+		if (stat(path, &st) != 0)
+			return fail(ld, d, key, "%s: %s; expected a folder", path, strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return fail(ld, d, key, "%s: not a folder", path);
+	}
+	return 0;
+}
+
 static int load_all(const struct loader *ld, struct vm_config *cfg)
 {
-	static const char *const keys[] = {"machine", "boot", "devices", NULL};
+	static const char *const keys[] = {"machine", "boot", "devices", "plugin_dirs", NULL};
 	const config_setting_t *root;
 
 	if (parse_file(ld, &cfg->lc))
 		return -1;
 	root = config_root_setting(&cfg->lc);
-	if (check_known_keys(ld, root, "", keys, "machine, boot or devices") ||
-	    load_machine(ld, root, cfg) || load_boot(ld, root, cfg) || load_devices(ld, root, cfg))
+	if (check_known_keys(ld, root, "", keys, "machine, boot, devices or plugin_dirs") ||
+	    load_machine(ld, root, cfg) || load_boot(ld, root, cfg) ||
+	    load_plugin_dirs(ld, root, cfg) || load_devices(ld, root, cfg))
 		return -1;
 	return 0;
 }
@@ -436,6 +478,9 @@ void vm_config_free(struct vm_config *cfg)
 	if (!cfg->file)
 		return;
 	free(cfg->devices);
+	for (size_t i = 0; i < cfg->plugin_dir_count; i++)
+		free(cfg->plugin_dirs[i]);
+	free(cfg->plugin_dirs);
 	free(cfg->cmdline);
 	free(cfg->initrd);
 	free(cfg->kernel);

@@ -5,6 +5,7 @@
  *   machine = { vcpus = 2; memory_mib = 256; };
  *   boot = { kernel = "vmlinuz"; initrd = "initrd.img"; cmdline = "console=ttyS0"; };
  *   devices = ( { plugin = "virtio-rng"; ... }, ... );
+ *   plugin_dirs = [ "plugins" ];   (optional: searched before ember's own plugin folder)
  *
  * Relative paths resolve against the config file's folder. Every error is one line:
  *   FILE:LINE: KEY: what is wrong
@@ -23,21 +24,23 @@
 #define CONFIG_MEMORY_MIB_MAX (1024 * 1024) /* 1 TiB */
 
 struct device_config {
-	const char *plugin;             /* points into the libconfig tree */
-	int line;                       /* line of the device's group */
-	const config_setting_t *group;  /* the device's whole group, plugin key included */
+	const char *plugin;	       /* points into the libconfig tree */
+	int line;		       /* line of the device's group */
+	const config_setting_t *group; /* the device's whole group, plugin key included */
 };
 
 struct vm_config {
-	char *file;       /* the path as given */
+	char *file; /* the path as given */
 	unsigned vcpus;
 	uint32_t memory_mib;
-	char *kernel;     /* absolute or resolved against the file's folder; exists and is readable */
-	char *initrd;     /* same, or NULL when absent */
-	char *cmdline;    /* "" when absent */
+	char *kernel;  /* absolute or resolved against the file's folder; exists and is readable */
+	char *initrd;  /* same, or NULL when absent */
+	char *cmdline; /* "" when absent */
 	struct device_config *devices;
 	size_t device_count;
-	config_t lc;      /* owns the tree that devices[] point into */
+	char **plugin_dirs; /* folders searched for plugins before ember's own; resolved */
+	size_t plugin_dir_count;
+	config_t lc; /* owns the tree that devices[] point into */
 };
 
 /*

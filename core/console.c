@@ -114,7 +114,7 @@ int console_init(struct vm *vm)
 	if (vm->console.ready_fd < 0)
 		return -errno;
 	vm->console.ready_watch =
-		event_loop_watch(vm->loop, vm->console.ready_fd, EPOLLIN, on_ready, vm);
+	    event_loop_watch(vm->loop, vm->console.ready_fd, EPOLLIN, on_ready, vm);
 	vm->console.stdin_watch = event_loop_watch(vm->loop, STDIN_FILENO, EPOLLIN, on_stdin, vm);
 	if (!vm->console.ready_watch || !vm->console.stdin_watch)
 		return -errno;

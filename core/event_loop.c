@@ -76,8 +76,8 @@ void event_loop_destroy(struct event_loop *loop)
 	free(loop);
 }
 
-struct event_watch *event_loop_watch(struct event_loop *loop, int fd, uint32_t events,
-				     event_fn fn, void *opaque)
+struct event_watch *event_loop_watch(struct event_loop *loop, int fd, uint32_t events, event_fn fn,
+				     void *opaque)
 {
 	struct event_watch *w = calloc(1, sizeof(*w));
 	struct epoll_event ev = {.events = events};
@@ -149,7 +149,8 @@ int event_loop_run(struct event_loop *loop)
 					return -errno;
 				continue;
 			}
-			/* A watch unwatched earlier in this round is in the graveyard, not freed. */
+			/* A watch unwatched earlier in this round is in the graveyard, not freed.
+			 */
 			pthread_mutex_lock(&loop->lock);
 			dead = w->dead;
 			pthread_mutex_unlock(&loop->lock);

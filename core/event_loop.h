@@ -24,8 +24,8 @@ struct event_loop *event_loop_create(void);
 void event_loop_destroy(struct event_loop *loop);
 
 /* Watches fd (level-triggered). Returns a handle, or NULL with errno set. fd stays the caller's. */
-struct event_watch *event_loop_watch(struct event_loop *loop, int fd, uint32_t events,
-				     event_fn fn, void *opaque);
+struct event_watch *event_loop_watch(struct event_loop *loop, int fd, uint32_t events, event_fn fn,
+				     void *opaque);
 /* Changes the events a watch waits for (0 pauses it). */
 int event_loop_modify(struct event_loop *loop, struct event_watch *w, uint32_t events);
 void event_loop_unwatch(struct event_loop *loop, struct event_watch *w);

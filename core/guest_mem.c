@@ -33,9 +33,9 @@ int guest_mem_init(struct guest_mem *mem, uint64_t ram_bytes)
 	mem->count = 1;
 	if (ram_bytes > low) {
 		mem->regions[1] = (struct guest_mem_region){
-			.gpa = LAYOUT_MMIO_GAP_END,
-			.size = ram_bytes - low,
-			.host = (uint8_t *)p + low,
+		    .gpa = LAYOUT_MMIO_GAP_END,
+		    .size = ram_bytes - low,
+		    .host = (uint8_t *)p + low,
 		};
 		mem->count = 2;
 	}

@@ -8,17 +8,17 @@
 #define PORT_DATA 0
 #define PORT_CMD  4
 
-#define STS_OBF     0x01
-#define STS_SYS     0x04
-#define STS_CMD     0x08
+#define STS_OBF	     0x01
+#define STS_SYS	     0x04
+#define STS_CMD	     0x08
 #define STS_UNLOCKED 0x10 /* keyboard not inhibited by the keylock */
-#define STS_AUX_OBF 0x20
+#define STS_AUX_OBF  0x20
 
-#define CTR_KBD_INT  0x01
-#define CTR_SYS      0x04
-#define CTR_KBD_OFF  0x10
-#define CTR_AUX_OFF  0x20
-#define CTR_XLATE    0x40
+#define CTR_KBD_INT 0x01
+#define CTR_SYS	    0x04
+#define CTR_KBD_OFF 0x10
+#define CTR_AUX_OFF 0x20
+#define CTR_XLATE   0x40
 
 #define CMD_READ_CTR   0x20
 #define CMD_WRITE_CTR  0x60
@@ -35,12 +35,12 @@
 #define CMD_AUX_SEND   0xd4
 #define CMD_PULSE_BASE 0xf0
 
-#define KBD_ACK      0xfa
-#define KBD_RESEND   0xfe
-#define KBD_RESET    0xff
-#define KBD_GET_ID   0xf2
-#define KBD_SELF_OK  0xaa
-#define QUEUE_SIZE   16
+#define KBD_ACK	    0xfa
+#define KBD_RESEND  0xfe
+#define KBD_RESET   0xff
+#define KBD_GET_ID  0xf2
+#define KBD_SELF_OK 0xaa
+#define QUEUE_SIZE  16
 
 struct i8042 {
 	pthread_mutex_t lock;

@@ -14,16 +14,16 @@
 #include <unistd.h>
 
 #define SETUP_HDR_OFFSET   0x1f1
-#define HDRS_MAGIC         0x53726448 /* "HdrS" */
-#define BOOT_FLAG_MAGIC    0xaa55
+#define HDRS_MAGIC	   0x53726448 /* "HdrS" */
+#define BOOT_FLAG_MAGIC	   0xaa55
 #define MIN_BOOT_PROTOCOL  0x020c /* xloadflags and the 64-bit entry point */
 #define STARTUP_64_OFFSET  0x200
 #define LOADER_UNDEFINED   0xff
 #define DEFAULT_INITRD_MAX 0x37ffffffULL
-#define PAGE_SIZE_4K       0x1000ULL
+#define PAGE_SIZE_4K	   0x1000ULL
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
 {
@@ -42,7 +42,8 @@ unsigned linux_boot_e820(const struct guest_mem *mem, struct boot_e820_entry *ou
 
 	map[n++] = (struct boot_e820_entry){0, LAYOUT_EBDA_START, 1};
 	/* The legacy BIOS area, where the ACPI tables live, must never become RAM. */
-	map[n++] = (struct boot_e820_entry){LAYOUT_ACPI_GPA, LAYOUT_HIMEM_START - LAYOUT_ACPI_GPA, 2};
+	map[n++] =
+	    (struct boot_e820_entry){LAYOUT_ACPI_GPA, LAYOUT_HIMEM_START - LAYOUT_ACPI_GPA, 2};
 	map[n++] = (struct boot_e820_entry){LAYOUT_HIMEM_START,
 					    mem->regions[0].size - LAYOUT_HIMEM_START, 1};
 	if (mem->count > 1)
@@ -125,8 +126,8 @@ static int place_elf(const struct guest_mem *mem, const uint8_t *img, size_t len
 		dst = guest_mem_ptr(mem, ph.p_paddr, ph.p_memsz);
 		if (!dst || ph.p_paddr < LAYOUT_HIMEM_START)
 			return fail(err, err_size,
-				    "ELF segment %u (%#llx, %llu bytes) does not fit in guest RAM", i,
-				    (unsigned long long)ph.p_paddr,
+				    "ELF segment %u (%#llx, %llu bytes) does not fit in guest RAM",
+				    i, (unsigned long long)ph.p_paddr,
 				    (unsigned long long)ph.p_memsz);
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
@@ -185,8 +186,7 @@ uint64_t linux_boot_initrd_gpa(const struct guest_mem *mem, const struct boot_pa
 	return gpa >= floor ? gpa : 0;
 }
 
-static int map_file(const char *path, const uint8_t **data, size_t *len, char *err,
-		    size_t err_size)
+static int map_file(const char *path, const uint8_t **data, size_t *len, char *err, size_t err_size)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -255,8 +255,9 @@ int linux_boot_load(const struct guest_mem *mem, const struct linux_boot_args *a
 	}
 	if (cmd_len + 1 > LAYOUT_CMDLINE_MAX ||
 	    (bp.hdr.cmdline_size && cmd_len > bp.hdr.cmdline_size))
-		return fail(err, err_size, "command line of %zu bytes is longer than the kernel's %u",
-			    cmd_len, bp.hdr.cmdline_size);
+		return fail(err, err_size,
+			    "command line of %zu bytes is longer than the kernel's %u", cmd_len,
+			    bp.hdr.cmdline_size);
 	guest_mem_write(mem, LAYOUT_CMDLINE_GPA, args->cmdline, cmd_len + 1);
 	bp.hdr.cmd_line_ptr = (uint32_t)LAYOUT_CMDLINE_GPA;
 	bp.hdr.type_of_loader = LOADER_UNDEFINED;

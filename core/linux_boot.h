@@ -17,10 +17,10 @@
 #include <stdint.h>
 
 struct linux_boot_info {
-	uint64_t entry;           /* 64-bit entry point (guest-physical) */
+	uint64_t entry;		  /* 64-bit entry point (guest-physical) */
 	uint64_t boot_params_gpa; /* goes in %rsi */
-	uint64_t kernel_end;      /* first byte after the kernel's init_size */
-	uint64_t initrd_gpa;      /* 0 when there is no initrd */
+	uint64_t kernel_end;	  /* first byte after the kernel's init_size */
+	uint64_t initrd_gpa;	  /* 0 when there is no initrd */
 	uint64_t initrd_size;
 };
 

@@ -15,10 +15,10 @@ void log_set_level(enum log_level max)
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const prefix[] = {
-		[LOG_ERROR] = "ember: error: ",
-		[LOG_WARN] = "ember: warning: ",
-		[LOG_INFO] = "ember: ",
-		[LOG_DEBUG] = "ember: debug: ",
+	    [LOG_ERROR] = "ember: error: ",
+	    [LOG_WARN] = "ember: warning: ",
+	    [LOG_INFO] = "ember: ",
+	    [LOG_DEBUG] = "ember: debug: ",
 	};
 	char line[1024];
 	va_list ap;

@@ -18,23 +18,23 @@ enum {
 	UART_SCR = 7,
 };
 
-#define IER_RDI      0x01
+#define IER_RDI	     0x01
 #define IER_THRI     0x02
 #define IIR_NO_INT   0x01
 #define IIR_THRI     0x02
-#define IIR_RDI      0x04
+#define IIR_RDI	     0x04
 #define IIR_FIFO_ON  0xc0
 #define FCR_ENABLE   0x01
 #define FCR_CLEAR_RX 0x02
 #define LCR_DLAB     0x80
 #define MCR_LOOP     0x10
-#define LSR_DR       0x01
+#define LSR_DR	     0x01
 #define LSR_THRE     0x20
 #define LSR_TEMT     0x40
-#define MSR_CTS      0x10
-#define MSR_DSR      0x20
-#define MSR_RI       0x40
-#define MSR_DCD      0x80
+#define MSR_CTS	     0x10
+#define MSR_DSR	     0x20
+#define MSR_RI	     0x40
+#define MSR_DCD	     0x80
 #define RX_FIFO_SIZE 64
 
 struct serial_8250 {
@@ -114,7 +114,8 @@ static void transmit(struct serial_8250 *s, uint8_t c)
 		rx_push(s, c);
 		return;
 	}
-	/* Blocking write: a slow reader of the console slows the guest rather than losing output. */
+	/* Blocking write: a slow reader of the console slows the guest rather than losing output.
+	 */
 	while (write(s->out_fd, &c, 1) < 0 && errno == EINTR)
 		;
 }

@@ -23,7 +23,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define KVM_TSS_GPA          0xfffbd000ULL
+#define KVM_TSS_GPA	     0xfffbd000ULL
 #define KVM_IDENTITY_MAP_GPA 0xfffbc000ULL
 
 void vm_request_stop(void *opaque, enum vm_stop_reason reason)
@@ -50,14 +50,14 @@ static int open_kvm(struct vm *vm)
 		int cap;
 		const char *name;
 	} caps[] = {
-		{KVM_CAP_IRQCHIP, "in-kernel irqchip"},
-		{KVM_CAP_USER_MEMORY, "user memory"},
-		{KVM_CAP_SET_TSS_ADDR, "TSS address"},
-		{KVM_CAP_PIT2, "PIT"},
-		{KVM_CAP_EXT_CPUID, "CPUID"},
-		{KVM_CAP_IMMEDIATE_EXIT, "immediate exit"},
-		{KVM_CAP_IRQFD, "irqfd"},
-		{KVM_CAP_IOEVENTFD, "ioeventfd"},
+	    {KVM_CAP_IRQCHIP, "in-kernel irqchip"},
+	    {KVM_CAP_USER_MEMORY, "user memory"},
+	    {KVM_CAP_SET_TSS_ADDR, "TSS address"},
+	    {KVM_CAP_PIT2, "PIT"},
+	    {KVM_CAP_EXT_CPUID, "CPUID"},
+	    {KVM_CAP_IMMEDIATE_EXIT, "immediate exit"},
+	    {KVM_CAP_IRQFD, "irqfd"},
+	    {KVM_CAP_IOEVENTFD, "ioeventfd"},
 	};
 	int version;
 
@@ -139,10 +139,10 @@ static int setup_memory(struct vm *vm, const struct vm_config *cfg)
 	for (unsigned i = 0; i < vm->mem.count; i++) {
 		const struct guest_mem_region *r = &vm->mem.regions[i];
 		struct kvm_userspace_memory_region region = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uintptr_t)r->host,
+		    .slot = i,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uintptr_t)r->host,
 		};
 
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
@@ -155,7 +155,11 @@ static int setup_memory(struct vm *vm, const struct vm_config *cfg)
 
 static int setup_acpi(struct vm *vm, const struct vm_config *cfg)
 {
-	struct acpi_config acpi = {.vcpus = cfg->vcpus};
+	struct acpi_config acpi = {
+	    .vcpus = cfg->vcpus,
+	    .devices = vm->devices.acpi,
+	    .device_count = vm->devices.acpi_count,
+	};
 	uint8_t *buf = guest_mem_ptr(&vm->mem, LAYOUT_ACPI_GPA, LAYOUT_ACPI_SIZE);
 	size_t used;
 	int rc;
@@ -173,10 +177,10 @@ static int setup_acpi(struct vm *vm, const struct vm_config *cfg)
 static int load_guest(struct vm *vm, const struct vm_config *cfg, struct linux_boot_info *boot)
 {
 	struct linux_boot_args args = {
-		.kernel_path = cfg->kernel,
-		.initrd_path = cfg->initrd,
-		.cmdline = cfg->cmdline,
-		.rsdp_gpa = LAYOUT_ACPI_GPA,
+	    .kernel_path = cfg->kernel,
+	    .initrd_path = cfg->initrd,
+	    .cmdline = cfg->cmdline,
+	    .rsdp_gpa = LAYOUT_ACPI_GPA,
 	};
 	char err[512];
 
@@ -205,8 +209,8 @@ static int add_region(struct bus *bus, uint64_t base, uint64_t size, bus_read_fn
 
 static int setup_core_devices(struct vm *vm)
 {
-	vm->serial = serial_create(STDOUT_FILENO, LAYOUT_COM1_IRQ, vm_irq_line, vm,
-				   console_rx_ready, vm);
+	vm->serial =
+	    serial_create(STDOUT_FILENO, LAYOUT_COM1_IRQ, vm_irq_line, vm, console_rx_ready, vm);
 	vm->i8042 = i8042_create(LAYOUT_I8042_IRQ, vm_irq_line, vm, vm_request_stop, vm);
 	vm->pm = (struct acpi_pm){.stop = vm_request_stop, .stop_opaque = vm};
 	if (!vm->serial || !vm->i8042) {
@@ -343,6 +347,7 @@ static void vm_teardown(struct vm *vm)
 		free(vm->vcpus);
 	}
 	console_fini(vm);
+	vm_devices_destroy(&vm->devices);
 	if (vm->loop) {
 		event_loop_unwatch(vm->loop, vm->signal_watch);
 		event_loop_destroy(vm->loop);
@@ -372,9 +377,13 @@ int vm_run(const struct vm_config *cfg)
 		log_error("cannot create the event loop: %s", strerror(errno));
 		return EMBER_EXIT_ERROR;
 	}
+	if (vm_devices_prepare(&vm.devices, cfg)) {
+		status = EMBER_EXIT_USAGE;
+		goto out;
+	}
 	if (open_kvm(&vm) || create_vm(&vm, cfg) || setup_memory(&vm, cfg) ||
-	    setup_acpi(&vm, cfg) || load_guest(&vm, cfg, &boot) || setup_core_devices(&vm) ||
-	    setup_vcpus(&vm, &boot))
+	    setup_core_devices(&vm) || vm_devices_create(&vm.devices, &vm) ||
+	    setup_acpi(&vm, cfg) || load_guest(&vm, cfg, &boot) || setup_vcpus(&vm, &boot))
 		goto out;
 	if (setup_signals(&vm) || console_init(&vm) < 0) {
 		log_error("cannot set up signals or the console: %s", strerror(errno));

@@ -12,6 +12,7 @@
 #include "guest_mem.h"
 #include "i8042.h"
 #include "serial_8250.h"
+#include "vm_devices.h"
 #include "vm_stop.h"
 
 #include <linux/kvm.h>
@@ -36,7 +37,7 @@ struct console {
 	struct event_watch *ready_watch;
 	int ready_fd; /* eventfd: the UART has room again */
 	bool is_tty;
-	bool escape;  /* the previous byte was the escape key (Ctrl-A) */
+	bool escape; /* the previous byte was the escape key (Ctrl-A) */
 	struct termios saved;
 };
 
@@ -53,6 +54,7 @@ struct vm {
 	struct serial_8250 *serial;
 	struct i8042 *i8042;
 	struct acpi_pm pm;
+	struct vm_devices devices;
 	struct console console;
 	int signal_fd;
 	struct event_watch *signal_watch;

@@ -9,9 +9,9 @@
 enum vm_stop_reason {
 	VM_STOP_NONE = 0,
 	VM_STOP_POWEROFF,     /* ACPI S5 from the guest */
-	VM_STOP_REBOOT,       /* i8042 or ACPI reset from the guest */
-	VM_STOP_SIGNAL,       /* SIGINT / SIGTERM / SIGHUP to ember */
-	VM_STOP_ERROR,        /* an internal or KVM error */
+	VM_STOP_REBOOT,	      /* i8042 or ACPI reset from the guest */
+	VM_STOP_SIGNAL,	      /* SIGINT / SIGTERM / SIGHUP to ember */
+	VM_STOP_ERROR,	      /* an internal or KVM error */
 	VM_STOP_TRIPLE_FAULT, /* KVM_EXIT_SHUTDOWN: the guest crashed its CPU */
 	VM_STOP_GUEST_PANIC,  /* the guest reported a panic (pvpanic) */
 };

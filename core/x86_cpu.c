@@ -8,15 +8,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#define CR0_PE      (1ULL << 0)
-#define CR0_ET      (1ULL << 4)
-#define CR0_PG      (1ULL << 31)
-#define CR4_PAE     (1ULL << 5)
+#define CR0_PE	    (1ULL << 0)
+#define CR0_ET	    (1ULL << 4)
+#define CR0_PG	    (1ULL << 31)
+#define CR4_PAE	    (1ULL << 5)
 #define EFER_LME    (1ULL << 8)
 #define EFER_LMA    (1ULL << 10)
 #define PTE_PRESENT (1ULL << 0)
-#define PTE_RW      (1ULL << 1)
-#define PTE_PS      (1ULL << 7)
+#define PTE_RW	    (1ULL << 1)
+#define PTE_PS	    (1ULL << 7)
 
 #define GDT_CODE_SEL 0x08
 #define GDT_DATA_SEL 0x10
@@ -31,10 +31,10 @@ int x86_write_boot_tables(const struct guest_mem *mem)
 {
 	/* null, 64-bit code, data, 64-bit TSS: flat, granular 4 GiB limits. */
 	static const uint64_t gdt[] = {
-		0,
-		0x00af9b000000ffffULL,
-		0x00cf93000000ffffULL,
-		0x008f8b000000ffffULL,
+	    0,
+	    0x00af9b000000ffffULL,
+	    0x00cf93000000ffffULL,
+	    0x008f8b000000ffffULL,
 	};
 	uint64_t idt = 0, table[512];
 	int rc = 0;
@@ -64,16 +64,16 @@ static struct kvm_segment flat_segment(uint16_t selector, uint8_t type, uint8_t 
 				       uint8_t db)
 {
 	return (struct kvm_segment){
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = selector,
-		.type = type,
-		.present = 1,
-		.dpl = 0,
-		.db = db,
-		.s = s,
-		.l = l,
-		.g = 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = selector,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = db,
+	    .s = s,
+	    .l = l,
+	    .g = 1,
 	};
 }
 
@@ -183,8 +183,7 @@ static void fix_topology(struct kvm_cpuid_entry2 *e, unsigned index, unsigned co
 	}
 }
 
-int x86_setup_cpuid(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned index,
-		    unsigned count)
+int x86_setup_cpuid(int vcpu_fd, const struct kvm_cpuid2 *supported, unsigned index, unsigned count)
 {
 	size_t bytes = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
 	struct kvm_cpuid2 *c = malloc(bytes);
@@ -206,34 +205,32 @@ int x86_setup_msrs(int vcpu_fd)
 		uint32_t index;
 		uint64_t value;
 	} boot_msrs[] = {
-		{0x174, 0},                 /* IA32_SYSENTER_CS */
-		{0x175, 0},                 /* IA32_SYSENTER_ESP */
-		{0x176, 0},                 /* IA32_SYSENTER_EIP */
-		{0xc0000081, 0},            /* STAR */
-		{0xc0000082, 0},            /* LSTAR */
-		{0xc0000083, 0},            /* CSTAR */
-		{0xc0000084, 0},            /* SYSCALL_MASK */
-		{0xc0000102, 0},            /* KERNEL_GS_BASE */
-		{0x1a0, 1},                 /* IA32_MISC_ENABLE: fast strings */
-		{0x2ff, (1u << 11) | 0x6}, /* MTRR default type: enabled, write-back */
+	    {0x174, 0},		       /* IA32_SYSENTER_CS */
+	    {0x175, 0},		       /* IA32_SYSENTER_ESP */
+	    {0x176, 0},		       /* IA32_SYSENTER_EIP */
+	    {0xc0000081, 0},	       /* STAR */
+	    {0xc0000082, 0},	       /* LSTAR */
+	    {0xc0000083, 0},	       /* CSTAR */
+	    {0xc0000084, 0},	       /* SYSCALL_MASK */
+	    {0xc0000102, 0},	       /* KERNEL_GS_BASE */
+	    {0x1a0, 1},		       /* IA32_MISC_ENABLE: fast strings */
+	    {0x2ff, (1u << 11) | 0x6}, /* MTRR default type: enabled, write-back */
 	};
 	enum { N = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[N];
-	} msrs;
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + N * sizeof(msrs->entries[0]));
 	int rc;
 
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = N;
+	if (!msrs)
+		return -ENOMEM;
+	msrs->nmsrs = N;
 	for (unsigned i = 0; i < N; i++) {
-		msrs.entries[i].index = boot_msrs[i].index;
-		msrs.entries[i].data = boot_msrs[i].value;
+		msrs->entries[i].index = boot_msrs[i].index;
+		msrs->entries[i].data = boot_msrs[i].value;
 	}
-	rc = ioctl(vcpu_fd, KVM_SET_MSRS, &msrs);
-	if (rc < 0)
-		return -errno;
-	return rc == N ? 0 : -EINVAL;
+	rc = ioctl(vcpu_fd, KVM_SET_MSRS, msrs);
+	rc = rc < 0 ? -errno : rc == N ? 0 : -EINVAL;
+	free(msrs);
+	return rc;
 }
 
 int x86_setup_fpu(int vcpu_fd)
@@ -246,9 +243,9 @@ int x86_setup_fpu(int vcpu_fd)
 	return ioctl_rc(ioctl(vcpu_fd, KVM_SET_FPU, &fpu));
 }
 
-#define APIC_LVT_LINT0 0x350
-#define APIC_LVT_LINT1 0x360
-#define APIC_MODE_NMI    0x4
+#define APIC_LVT_LINT0	 0x350
+#define APIC_LVT_LINT1	 0x360
+#define APIC_MODE_NMI	 0x4
 #define APIC_MODE_EXTINT 0x7
 
 static void set_lvt_mode(struct kvm_lapic_state *lapic, unsigned reg, uint32_t mode)

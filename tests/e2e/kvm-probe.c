@@ -37,10 +37,10 @@ int main(void)
 		return fail("KVM_CREATE_VM failed");
 
 	/* mov eax,1; mov ecx,3; shlx eax,eax,ecx (or shl eax,cl); out 0x10,al; hlt */
-	static const uint8_t shlx[] = {0xb8, 1, 0, 0, 0, 0xb9, 3, 0, 0, 0, 0xc4, 0xe2, 0x71, 0xf7, 0xc0,
-				       0xe6, 0x10, 0xf4};
-	static const uint8_t shl[] = {0xb8, 1, 0, 0, 0, 0xb9, 3, 0, 0, 0, 0xd3, 0xe0, 0x90, 0x90, 0x90,
-				      0xe6, 0x10, 0xf4};
+	static const uint8_t shlx[] = {0xb8, 1,	   0,	 0,    0,    0xb9, 3,	 0,    0,
+				       0,    0xc4, 0xe2, 0x71, 0xf7, 0xc0, 0xe6, 0x10, 0xf4};
+	static const uint8_t shl[] = {0xb8, 1,	  0,	0,    0,    0xb9, 3,	0,    0,
+				      0,    0xd3, 0xe0, 0x90, 0x90, 0x90, 0xe6, 0x10, 0xf4};
 	__builtin_cpu_init();
 	const uint8_t *code = __builtin_cpu_supports("bmi2") ? shlx : shl;
 
@@ -50,7 +50,7 @@ int main(void)
 		return fail("mmap failed");
 	memcpy(mem + 0x1000, code, sizeof(shlx));
 	struct kvm_userspace_memory_region region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = size, .userspace_addr = (uintptr_t)mem};
+	    .slot = 0, .guest_phys_addr = 0, .memory_size = size, .userspace_addr = (uintptr_t)mem};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return fail("KVM_SET_USER_MEMORY_REGION failed");
 	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
@@ -59,15 +59,24 @@ int main(void)
 	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size <= 0)
 		return fail("KVM_GET_VCPU_MMAP_SIZE failed");
-	struct kvm_run *run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	struct kvm_run *run =
+	    mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED)
 		return fail("mmap of kvm_run failed");
 
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
 		return fail("KVM_GET_SREGS failed");
-	struct kvm_segment seg = {.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 3,
-				  .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1};
+	struct kvm_segment seg = {.base = 0,
+				  .limit = 0xffffffff,
+				  .selector = 0x10,
+				  .type = 3,
+				  .present = 1,
+				  .dpl = 0,
+				  .db = 1,
+				  .s = 1,
+				  .l = 0,
+				  .g = 1};
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = seg;
 	seg.type = 11;
 	seg.selector = 0x8;
@@ -92,8 +101,9 @@ int main(void)
 			}
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
-			return fail("KVM cannot run the test guest natively (internal error / emulation "
-				    "failure: a paravirt-only /dev/kvm such as PVM?)");
+			return fail(
+			    "KVM cannot run the test guest natively (internal error / emulation "
+			    "failure: a paravirt-only /dev/kvm such as PVM?)");
 		case KVM_EXIT_HLT:
 			return fail("the test guest halted early");
 		default:

@@ -69,7 +69,8 @@ initrd_with_script() {
 # guest NAME VCPUS MEMORY_MIB END [CMDLINE-EXTRA] <SCRIPT
 # Writes NAME.cfg booting the default guest with SCRIPT (stdin) as its test script; END is
 # poweroff|reboot|none (what the guest's /init does after the script). Paths in the config are
-# relative: ember resolves them against the config's folder.
+# relative: ember resolves them against the config's folder. $DEVICES (if set) goes inside the
+# config's devices = ( ... ) and $PLUGIN_DIRS (if set) inside plugin_dirs = [ ... ].
 guest() {
 	{
 		# shellcheck disable=SC2016 # expanded in the guest
@@ -86,8 +87,14 @@ boot = {
   initrd = "$1.initrd";
   cmdline = "$GUEST_CMDLINE ember.end=$4${5:+ $5}";
 };
-devices = ( );
+devices = ( ${DEVICES:-} );
+${PLUGIN_DIRS:+plugin_dirs = [ $PLUGIN_DIRS ];}
 EOF
+}
+
+# The folder of the deliberately broken test plugins (same path in direct and nested mode).
+test_plugins_dir() {
+	echo "$(dirname "$(dirname "$E2E_EMBER")")/tests/unit/plugins"
 }
 
 # ember_start TAG ARGS...: run "$E2E_EMBER ARGS..." in the background, stdout to TAG.out (the

@@ -79,8 +79,11 @@ Test(bus, dispatch_passes_offsets_and_unmapped_reads_all_ones)
 {
 	struct bus b = {0};
 	struct probe p = {0};
-	struct bus_region r = {.base = 0xd0000000, .size = 0x1000, .read = probe_read,
-			       .write = probe_write, .opaque = &p};
+	struct bus_region r = {.base = 0xd0000000,
+			       .size = 0x1000,
+			       .read = probe_read,
+			       .write = probe_write,
+			       .opaque = &p};
 	uint32_t v = 0x12345678;
 	uint8_t data[8];
 

@@ -9,9 +9,9 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
-#include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +62,8 @@ static char *dump_config(const struct vm_config *cfg)
 	for (size_t i = 0; i < cfg->device_count; i++)
 		fprintf(mem, "device %zu %s line %d\n", i, cfg->devices[i].plugin,
 			cfg->devices[i].line);
+	for (size_t i = 0; i < cfg->plugin_dir_count; i++)
+		fprintf(mem, "plugin_dir %zu %s\n", i, cfg->plugin_dirs[i]);
 	fclose(mem);
 	if (size > 0 && buf[size - 1] == '\n')
 		buf[size - 1] = '\0';

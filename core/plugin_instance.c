@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "plugin_instance.h"
+
+#include <ember/virtio.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio/virtio_mmio.h"
+#include "virtio/virtqueue.h"
+
+/* A watch or timer the plugin asked for; the platform knows it by id. */
+struct pi_callback {
+	struct pi_callback *next;
+	int id;
+	bool timer;
+	int fd;
+	ember_watch_fn watch_fn;
+	ember_timer_fn timer_fn;
+	void *arg;
+};
+
+struct plugin_instance {
+	struct ember_host host; /* first: a host pointer is the instance pointer */
+	const struct plugin *plugin;
+	const struct plugin_options *options;
+	const struct guest_mem *mem;
+	const struct plugin_platform *platform;
+	void *popaque;
+	char name[64];
+	struct ember_instance *inst;
+	pthread_mutex_t lock;
+	struct pi_callback *callbacks;
+	int irq_level; /* MMIO devices: the level last set (atomic) */
+	bool is_virtio;
+	bool transport_up;
+	struct virtio_mmio transport;
+};
+
+static struct plugin_instance *from_host(const struct ember_host *host)
+{
+	/* The table is the first member of the instance, which the host never hands out const. */
+	return (struct plugin_instance *)(uintptr_t)host;
+}
+
+__attribute__((format(printf, 3, 0))) static void vlog_line(struct plugin_instance *pi, int level,
+							    const char *fmt, va_list ap)
+{
+	char line[512];
+	int n = snprintf(line, sizeof(line), "%s: ", pi->name);
+
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (level < EMBER_LOG_ERROR)
+		level = EMBER_LOG_ERROR;
+	if (level > EMBER_LOG_DEBUG)
+		level = EMBER_LOG_DEBUG;
+	pi->platform->log(pi->popaque, level, line);
+}
+
+__attribute__((format(printf, 3, 4))) static void host_log(const struct ember_host *host, int level,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_line(from_host(host), level, fmt, ap);
+	va_end(ap);
+}
+
+static void transport_log(void *opaque, int level, const char *msg)
+{
+	host_log(opaque, level, "%s", msg);
+}
+
+static const struct plugin_option_value *find_option(const struct ember_host *host,
+						     const char *name, uint32_t type)
+{
+	const struct plugin_option_value *v = plugin_option_find(from_host(host)->options, name);
+
+	if (v && v->option->type != type)
+		errno = EINVAL;
+	else if (!v)
+		errno = ENOENT;
+	return v && v->option->type == type ? v : NULL;
+}
+
+static int host_opt_int(const struct ember_host *host, const char *name, int64_t *out)
+{
+	const struct plugin_option_value *v = find_option(host, name, EMBER_OPTION_INT);
+
+	if (!v)
+		return -errno;
+	*out = v->num;
+	return 0;
+}
+
+static int host_opt_bool(const struct ember_host *host, const char *name, bool *out)
+{
+	const struct plugin_option_value *v = find_option(host, name, EMBER_OPTION_BOOL);
+
+	if (!v)
+		return -errno;
+	*out = v->num != 0;
+	return 0;
+}
+
+static int host_opt_string(const struct ember_host *host, const char *name, const char **out)
+{
+	const struct plugin_option_value *v = find_option(host, name, EMBER_OPTION_STRING);
+
+	if (!v)
+		return -errno;
+	*out = v->str;
+	return 0;
+}
+
+static int host_opt_size(const struct ember_host *host, const char *name, uint64_t *out)
+{
+	const struct plugin_option_value *v = find_option(host, name, EMBER_OPTION_SIZE);
+
+	if (!v)
+		return -errno;
+	*out = (uint64_t)v->num;
+	return 0;
+}
+
+static int host_mem_read(const struct ember_host *host, uint64_t gpa, void *dst, uint64_t len)
+{
+	return guest_mem_read(from_host(host)->mem, gpa, dst, len);
+}
+
+static int host_mem_write(const struct ember_host *host, uint64_t gpa, const void *src,
+			  uint64_t len)
+{
+	return guest_mem_write(from_host(host)->mem, gpa, src, len);
+}
+
+static int host_mem_map(const struct ember_host *host, uint64_t gpa, uint64_t len,
+			struct iovec *iov, uint32_t iov_cap)
+{
+	void *p;
+
+	if (len == 0)
+		return 0;
+	if (iov_cap == 0)
+		return -ENOBUFS;
+	/* guest_mem regions are contiguous on the host: one checked range is one iovec. */
+	p = guest_mem_ptr(from_host(host)->mem, gpa, len);
+	if (!p)
+		return -EFAULT;
+	iov[0] = (struct iovec){.iov_base = p, .iov_len = len};
+	return 1;
+}
+
+static void host_irq_set(const struct ember_host *host, int level)
+{
+	struct plugin_instance *pi = from_host(host);
+
+	if (pi->is_virtio || !(pi->plugin->desc.flags & EMBER_DESC_F_IRQ))
+		return; /* virtio devices interrupt through vq_notify/config_changed */
+	__atomic_store_n(&pi->irq_level, level != 0, __ATOMIC_SEQ_CST);
+	if (pi->platform->irq_set)
+		pi->platform->irq_set(pi->popaque, level != 0);
+}
+
+static struct pi_callback *take_callback(struct plugin_instance *pi, int id, bool timer,
+					 bool unlink)
+{
+	for (struct pi_callback **pp = &pi->callbacks; *pp; pp = &(*pp)->next) {
+		struct pi_callback *cb = *pp;
+
+		if (cb->id == id && cb->timer == timer) {
+			if (unlink)
+				*pp = cb->next;
+			return cb;
+		}
+	}
+	return NULL;
+}
+
+/* Event-loop thread: run the plugin's callback under the device lock, if it still exists. */
+static void watch_trampoline(void *arg, int id, uint32_t revents)
+{
+	struct plugin_instance *pi = arg;
+	struct pi_callback *cb;
+
+	pthread_mutex_lock(&pi->lock);
+	cb = take_callback(pi, id, false, false);
+	if (cb)
+		cb->watch_fn(cb->arg, cb->fd, revents);
+	pthread_mutex_unlock(&pi->lock);
+}
+
+static void timer_trampoline(void *arg, int id)
+{
+	struct plugin_instance *pi = arg;
+	struct pi_callback *cb;
+
+	pthread_mutex_lock(&pi->lock);
+	cb = take_callback(pi, id, true, true); /* one-shot: gone before it runs */
+	if (cb) {
+		cb->timer_fn(cb->arg);
+		free(cb);
+	}
+	pthread_mutex_unlock(&pi->lock);
+}
+
+static int host_watch_add(const struct ember_host *host, int fd, uint32_t events, ember_watch_fn fn,
+			  void *arg)
+{
+	struct plugin_instance *pi = from_host(host);
+	struct pi_callback *cb;
+	int id;
+
+	if (!pi->platform->watch_add)
+		return -ENOSYS;
+	if (fd < 0 || !fn)
+		return -EINVAL;
+	cb = calloc(1, sizeof(*cb));
+	if (!cb)
+		return -ENOMEM;
+	id = pi->platform->watch_add(pi->popaque, fd, events, watch_trampoline, pi);
+	if (id < 0) {
+		free(cb);
+		return id;
+	}
+	*cb = (struct pi_callback){pi->callbacks, id, false, fd, fn, NULL, arg};
+	pi->callbacks = cb;
+	return id;
+}
+
+static void host_watch_remove(const struct ember_host *host, int id)
+{
+	struct plugin_instance *pi = from_host(host);
+
+	free(take_callback(pi, id, false, true));
+	if (pi->platform->watch_remove)
+		pi->platform->watch_remove(pi->popaque, id);
+}
+
+static int host_timer_start(const struct ember_host *host, uint64_t delay_ns, ember_timer_fn fn,
+			    void *arg)
+{
+	struct plugin_instance *pi = from_host(host);
+	struct pi_callback *cb;
+	int id;
+
+	if (!pi->platform->timer_start)
+		return -ENOSYS;
+	if (!fn)
+		return -EINVAL;
+	cb = calloc(1, sizeof(*cb));
+	if (!cb)
+		return -ENOMEM;
+	id = pi->platform->timer_start(pi->popaque, delay_ns, timer_trampoline, pi);
+	if (id < 0) {
+		free(cb);
+		return id;
+	}
+	*cb = (struct pi_callback){pi->callbacks, id, true, -1, NULL, fn, arg};
+	pi->callbacks = cb;
+	return id;
+}
+
+static void host_timer_cancel(const struct ember_host *host, int id)
+{
+	struct plugin_instance *pi = from_host(host);
+	struct pi_callback *cb = take_callback(pi, id, true, true);
+
+	/* Unknown ids (already fired, or never ours) are fine: cancelling is idempotent. */
+	if (cb && pi->platform->timer_cancel)
+		pi->platform->timer_cancel(pi->popaque, id);
+	free(cb);
+}
+
+static uint64_t host_clock_ns(const struct ember_host *host)
+{
+	struct plugin_instance *pi = from_host(host);
+
+	return pi->platform->clock_ns ? pi->platform->clock_ns(pi->popaque) : 0;
+}
+
+static void host_guest_panic(const struct ember_host *host, uint32_t events)
+{
+	struct plugin_instance *pi = from_host(host);
+
+	host_log(host, EMBER_LOG_ERROR, "the guest reported a panic (events 0x%x)", events);
+	if (pi->platform->guest_panic)
+		pi->platform->guest_panic(pi->popaque, events);
+}
+
+static struct virtio_mmio *transport(const struct ember_host *host)
+{
+	struct plugin_instance *pi = from_host(host);
+
+	return pi->transport_up ? &pi->transport : NULL;
+}
+
+static int host_vq_pop(const struct ember_host *host, uint32_t queue, struct ember_vq_chain **out)
+{
+	struct virtio_mmio *t = transport(host);
+
+	*out = NULL;
+	return t ? virtio_mmio_vq_pop(t, queue, out) : -ENOTSUP;
+}
+
+static void host_vq_push(const struct ember_host *host, struct ember_vq_chain *chain,
+			 uint32_t written)
+{
+	struct virtio_mmio *t = transport(host);
+
+	if (t)
+		virtio_mmio_vq_push(t, chain, written);
+}
+
+static void host_vq_notify(const struct ember_host *host, uint32_t queue)
+{
+	struct virtio_mmio *t = transport(host);
+
+	if (t)
+		virtio_mmio_vq_notify(t, queue);
+}
+
+static int64_t host_chain_read(const struct ember_host *host, const struct ember_vq_chain *chain,
+			       uint64_t offset, void *buf, uint64_t len)
+{
+	return virtq_chain_read(from_host(host)->mem, chain, offset, buf, len);
+}
+
+static int64_t host_chain_write(const struct ember_host *host, const struct ember_vq_chain *chain,
+				uint64_t offset, const void *buf, uint64_t len)
+{
+	return virtq_chain_write(from_host(host)->mem, chain, offset, buf, len);
+}
+
+static int host_chain_map(const struct ember_host *host, const struct ember_vq_chain *chain,
+			  int writable, struct iovec *iov, uint32_t iov_cap)
+{
+	return virtq_chain_map(from_host(host)->mem, chain, writable, iov, iov_cap);
+}
+
+static void host_config_changed(const struct ember_host *host)
+{
+	struct virtio_mmio *t = transport(host);
+
+	if (t)
+		virtio_mmio_config_changed(t);
+}
+
+static void host_set_needs_reset(const struct ember_host *host, const char *why)
+{
+	struct virtio_mmio *t = transport(host);
+
+	if (t)
+		virtio_mmio_set_needs_reset(t, why ? why : "the device asked for it");
+}
+
+static const struct ember_host host_template = {
+    .struct_size = sizeof(struct ember_host),
+    .abi_major = EMBER_ABI_MAJOR,
+    .abi_minor = EMBER_ABI_MINOR,
+    .log = host_log,
+    .opt_int = host_opt_int,
+    .opt_bool = host_opt_bool,
+    .opt_string = host_opt_string,
+    .opt_size = host_opt_size,
+    .mem_read = host_mem_read,
+    .mem_write = host_mem_write,
+    .mem_map = host_mem_map,
+    .irq_set = host_irq_set,
+    .watch_add = host_watch_add,
+    .watch_remove = host_watch_remove,
+    .timer_start = host_timer_start,
+    .timer_cancel = host_timer_cancel,
+    .clock_ns = host_clock_ns,
+    .guest_panic = host_guest_panic,
+    .vq_pop = host_vq_pop,
+    .vq_push = host_vq_push,
+    .vq_notify = host_vq_notify,
+    .chain_read = host_chain_read,
+    .chain_write = host_chain_write,
+    .chain_map = host_chain_map,
+    .config_changed = host_config_changed,
+    .set_needs_reset = host_set_needs_reset,
+};
+
+static void transport_irq(void *opaque, int level)
+{
+	struct plugin_instance *pi = opaque;
+
+	if (pi->platform->irq_set)
+		pi->platform->irq_set(pi->popaque, level);
+}
+
+int plugin_instance_create(const struct plugin_instance_params *params,
+			   struct plugin_instance **out, char *err, size_t err_size)
+{
+	const struct plugin *p = params->plugin;
+	struct plugin_instance *pi;
+	int rc;
+
+	*out = NULL;
+	pi = calloc(1, sizeof(*pi));
+	if (!pi) {
+		snprintf(err, err_size, "%s: out of memory", params->name);
+		return -1;
+	}
+	pi->host = host_template;
+	pi->host.instance_name = pi->name;
+	pi->plugin = p;
+	pi->options = params->options;
+	pi->mem = params->mem;
+	pi->platform = params->platform;
+	pi->popaque = params->platform_opaque;
+	pi->is_virtio = p->desc.kind == EMBER_DEVICE_VIRTIO;
+	snprintf(pi->name, sizeof(pi->name), "%s", params->name);
+	pthread_mutex_init(&pi->lock, NULL);
+
+	rc = p->ops.create(&pi->host, &pi->inst);
+	if (rc || !pi->inst) {
+		snprintf(err, err_size, "%s: plugin %s could not create the device (%s)", pi->name,
+			 p->desc.name, rc ? strerror(rc < 0 ? -rc : rc) : "no instance returned");
+		goto fail_create;
+	}
+	if (pi->is_virtio) {
+		struct virtio_mmio_env env = {
+		    .mem = pi->mem,
+		    .set_irq = transport_irq,
+		    .log = transport_log,
+		    .opaque = pi,
+		};
+
+		if (virtio_mmio_init(&pi->transport, &env, &p->desc, &p->ops, pi->inst)) {
+			snprintf(err, err_size, "%s: out of memory", pi->name);
+			goto fail_transport;
+		}
+		pi->transport_up = true;
+	}
+	*out = pi;
+	return 0;
+
+fail_transport:
+	p->ops.destroy(pi->inst);
+fail_create:
+	pthread_mutex_destroy(&pi->lock);
+	free(pi);
+	return -1;
+}
+
+unsigned plugin_instance_destroy(struct plugin_instance *pi)
+{
+	unsigned leaks = 0;
+	uint32_t chains;
+
+	if (!pi)
+		return 0;
+	pi->plugin->ops.destroy(pi->inst);
+	while (pi->callbacks) {
+		struct pi_callback *cb = pi->callbacks;
+
+		host_log(&pi->host, EMBER_LOG_WARN, "plugin left a %s (id %d) behind at destroy",
+			 cb->timer ? "timer" : "watch", cb->id);
+		(cb->timer ? host_timer_cancel : host_watch_remove)(&pi->host, cb->id);
+		leaks++;
+	}
+	if (pi->transport_up) {
+		chains = virtio_mmio_chains_live(&pi->transport);
+		if (chains)
+			host_log(&pi->host, EMBER_LOG_WARN,
+				 "plugin kept %u descriptor chains past destroy", chains);
+		leaks += chains;
+		virtio_mmio_free(&pi->transport);
+	}
+	pthread_mutex_destroy(&pi->lock);
+	free(pi);
+	return leaks;
+}
+
+void plugin_instance_mmio_read(void *opaque, uint64_t offset, void *data, uint32_t len)
+{
+	struct plugin_instance *pi = opaque;
+	const struct ember_device_ops *ops = &pi->plugin->ops;
+
+	pthread_mutex_lock(&pi->lock);
+	if (pi->is_virtio)
+		virtio_mmio_read(&pi->transport, offset, data, len);
+	else if (ops->mmio_read && offset + len <= pi->plugin->desc.mmio_size)
+		ops->mmio_read(pi->inst, offset, data, len);
+	else
+		memset(data, 0xff, len);
+	pthread_mutex_unlock(&pi->lock);
+}
+
+void plugin_instance_mmio_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
+{
+	struct plugin_instance *pi = opaque;
+	const struct ember_device_ops *ops = &pi->plugin->ops;
+
+	pthread_mutex_lock(&pi->lock);
+	if (pi->is_virtio)
+		virtio_mmio_write(&pi->transport, offset, data, len);
+	else if (ops->mmio_write && offset + len <= pi->plugin->desc.mmio_size)
+		ops->mmio_write(pi->inst, offset, data, len);
+	pthread_mutex_unlock(&pi->lock);
+}
+
+void plugin_instance_queue_notify(struct plugin_instance *pi, uint32_t queue)
+{
+	if (!pi->is_virtio)
+		return;
+	pthread_mutex_lock(&pi->lock);
+	virtio_mmio_queue_notify(&pi->transport, queue);
+	pthread_mutex_unlock(&pi->lock);
+}
+
+void plugin_instance_reset(struct plugin_instance *pi)
+{
+	pthread_mutex_lock(&pi->lock);
+	if (pi->is_virtio)
+		virtio_mmio_reset(&pi->transport);
+	else if (pi->plugin->ops.reset)
+		pi->plugin->ops.reset(pi->inst);
+	pthread_mutex_unlock(&pi->lock);
+}
+
+bool plugin_instance_irq_pending(struct plugin_instance *pi)
+{
+	if (pi->is_virtio)
+		return virtio_mmio_irq_pending(&pi->transport);
+	return __atomic_load_n(&pi->irq_level, __ATOMIC_SEQ_CST) != 0;
+}
+
+uint64_t plugin_instance_window_size(const struct plugin_instance *pi)
+{
+	if (pi->is_virtio)
+		return VIRTIO_MMIO_WINDOW;
+	return ((uint64_t)pi->plugin->desc.mmio_size + 0xfff) & ~0xfffULL;
+}
+
+const char *plugin_instance_acpi_hid(const struct plugin_instance *pi)
+{
+	return pi->is_virtio ? VIRTIO_MMIO_ACPI_HID : pi->plugin->desc.acpi_hid;
+}
+
+bool plugin_instance_has_irq(const struct plugin_instance *pi)
+{
+	return pi->is_virtio || (pi->plugin->desc.flags & EMBER_DESC_F_IRQ);
+}
+
+const char *plugin_instance_name(const struct plugin_instance *pi)
+{
+	return pi->name;
+}
+
+const struct ember_host *plugin_instance_host(const struct plugin_instance *pi)
+{
+	return &pi->host;
+}

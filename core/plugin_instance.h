@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One device: a loaded plugin's instance, the host-services table (struct ember_host) it gets,
+ * its virtio-mmio transport when it is a virtio device, and the per-device lock.
+ *
+ * The embedding (ember's VMM, or the test harness) provides a small platform table: interrupt
+ * line, event loop, clock, guest-panic report and log sink. Everything else of the host table
+ * (options, checked guest memory, queues, chains) is implemented here once, so the harness runs
+ * exactly the code the VMM runs. No KVM here.
+ *
+ * Locking: every call into the plugin (MMIO/config accesses, notify, reset, activate, watch and
+ * timer callbacks) happens with the instance's mutex held; the entry points below take it.
+ * Host services never take it (a plugin calls them from inside its ops), so the platform must
+ * never call a plugin_instance entry point from inside one of its own callbacks' callers
+ * synchronously (e.g. watch_remove must not wait for a running callback).
+ */
+#ifndef EMBER_PLUGIN_INSTANCE_H
+#define EMBER_PLUGIN_INSTANCE_H
+
+#include <ember/device.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "plugin_loader.h"
+
+/* The platform calls these back on the event-loop thread, with the arg it was given. */
+typedef void (*plugin_watch_cb)(void *arg, int id, uint32_t revents);
+typedef void (*plugin_timer_cb)(void *arg, int id);
+
+/*
+ * What the embedding provides. Every function gets the instance's platform_opaque. All but log
+ * may be NULL (the host service then fails with -ENOSYS or does nothing).
+ */
+struct plugin_platform {
+	/* One line, already prefixed with the instance name, no newline. Any thread. */
+	void (*log)(void *opaque, int level, const char *line);
+	/*
+	 * The device's interrupt line (its GSI): 1 raise, 0 lower. Any thread. With KVM: level 1
+	 * writes the irqfd (KVM_IRQFD_FLAG_RESAMPLE on a level-triggered GSI); on the resamplefd,
+	 * re-raise when plugin_instance_irq_pending() is still true.
+	 */
+	void (*irq_set)(void *opaque, int level);
+	/*
+	 * Event loop: level-triggered fd watches and one-shot timers. Return an id >= 0, never
+	 * reused, or a negative errno. watch_remove/timer_cancel may be called from inside a
+	 * callback and must not wait for one; a callback already dispatched may still run once
+	 * (the instance ignores ids it no longer knows).
+	 */
+	int (*watch_add)(void *opaque, int fd, uint32_t events, plugin_watch_cb cb, void *arg);
+	void (*watch_remove)(void *opaque, int id);
+	int (*timer_start)(void *opaque, uint64_t delay_ns, plugin_timer_cb cb, void *arg);
+	void (*timer_cancel)(void *opaque, int id);
+	/* Monotonic nanoseconds (CLOCK_MONOTONIC in the VMM). Any thread. */
+	uint64_t (*clock_ns)(void *opaque);
+	/* The guest panicked: stop the VM and exit with status 3. Must not block on the device. */
+	void (*guest_panic)(void *opaque, uint32_t events);
+};
+
+struct plugin_instance_params {
+	const struct plugin *plugin;	      /* must outlive the instance */
+	const struct plugin_options *options; /* checked options; must outlive the instance */
+	const char *name;		      /* "virtio-rng.0"; copied */
+	const struct guest_mem *mem;	      /* must outlive the instance */
+	const struct plugin_platform *platform;
+	void *platform_opaque;
+};
+
+struct plugin_instance;
+
+/* Calls the plugin's create. Returns 0, or -1 with one line in err. Main thread. */
+int plugin_instance_create(const struct plugin_instance_params *params,
+			   struct plugin_instance **out, char *err, size_t err_size);
+
+/*
+ * Calls the plugin's destroy, then removes what it left behind (watches, timers) and logs each
+ * leak. Returns the number of leaked resources (0 for a well-behaved plugin). Main thread,
+ * after vCPUs and the event loop stopped calling into the instance.
+ */
+unsigned plugin_instance_destroy(struct plugin_instance *pi);
+
+/* bus_read_fn / bus_write_fn for the device's window; opaque is the plugin_instance. */
+void plugin_instance_mmio_read(void *opaque, uint64_t offset, void *data, uint32_t len);
+void plugin_instance_mmio_write(void *opaque, uint64_t offset, const void *data, uint32_t len);
+
+/* A QueueNotify that came through an ioeventfd (register at base + 0x50, datamatch = queue). */
+void plugin_instance_queue_notify(struct plugin_instance *pi, uint32_t queue);
+
+/* VM reset: the device returns to its power-on state. */
+void plugin_instance_reset(struct plugin_instance *pi);
+
+/* Whether the interrupt line should be up (for a resample). Any thread. */
+bool plugin_instance_irq_pending(struct plugin_instance *pi);
+
+/* Window size to map (a multiple of 4 KiB), DSDT _HID (NULL: no node), whether it has an IRQ. */
+uint64_t plugin_instance_window_size(const struct plugin_instance *pi);
+const char *plugin_instance_acpi_hid(const struct plugin_instance *pi);
+bool plugin_instance_has_irq(const struct plugin_instance *pi);
+const char *plugin_instance_name(const struct plugin_instance *pi);
+
+/* The host table the plugin got (tests call services through it). */
+const struct ember_host *plugin_instance_host(const struct plugin_instance *pi);
+
+#endif

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-rng: an entropy device (virtio 1.x, 5.4) fed by the host's getrandom(2), with an
+ * optional token-bucket rate limit and a cap on the bytes given per request.
+ *
+ * One queue; each chain the driver makes available is a writable buffer that we fill and
+ * return. When the bucket is empty we hold one chain back and come back on a timer, so a
+ * rate-limited guest waits instead of spinning. State lives in the instance; nothing global.
+ */
+#include <ember/virtio.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+
+#define NSEC_PER_SEC   1000000000ULL
+#define RNG_QUEUE_SIZE 256
+#define FILL_CHUNK     4096
+
+struct ember_instance {
+	const struct ember_host *host;
+	uint64_t rate;	      /* bytes per second; 0: unlimited */
+	uint64_t burst;	      /* bucket size in bytes */
+	uint64_t request_max; /* bytes per request at most */
+	uint64_t tokens;
+	uint64_t refilled_ns;	     /* clock of the last token accounted for */
+	int timer;		     /* pending refill timer, or -1 */
+	struct ember_vq_chain *held; /* popped, waiting for tokens */
+};
+
+static void bucket_fill(struct ember_instance *rng)
+{
+	rng->tokens = rng->burst;
+	rng->refilled_ns = rng->host->clock_ns(rng->host);
+}
+
+/* Adds the tokens earned since refilled_ns, keeping the fraction of a token not yet earned. */
+static void bucket_refill(struct ember_instance *rng)
+{
+	uint64_t now = rng->host->clock_ns(rng->host);
+	unsigned __int128 earned = (unsigned __int128)(now - rng->refilled_ns) * rng->rate;
+	uint64_t add = (uint64_t)(earned / NSEC_PER_SEC);
+
+	if (add >= rng->burst - rng->tokens) {
+		rng->tokens = rng->burst;
+		rng->refilled_ns = now;
+		return;
+	}
+	rng->tokens += add;
+	rng->refilled_ns += (uint64_t)((unsigned __int128)add * NSEC_PER_SEC / rng->rate);
+}
+
+/* Fills `len` bytes of the chain's writable part with entropy. Returns bytes written. */
+static uint64_t fill_chain(struct ember_instance *rng, const struct ember_vq_chain *chain,
+			   uint64_t len)
+{
+	uint8_t buf[FILL_CHUNK];
+	uint64_t done = 0;
+
+	while (done < len) {
+		size_t want = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+		ssize_t got = getrandom(buf, want, 0);
+		int64_t put;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			rng->host->log(rng->host, EMBER_LOG_ERROR, "getrandom failed: errno %d",
+				       errno);
+			break;
+		}
+		put = rng->host->chain_write(rng->host, chain, done, buf, (uint64_t)got);
+		if (put <= 0)
+			break;
+		done += (uint64_t)put;
+	}
+	return done;
+}
+
+static void serve(struct ember_instance *rng);
+
+static void refill_timer(void *arg)
+{
+	struct ember_instance *rng = arg;
+
+	rng->timer = -1;
+	serve(rng);
+}
+
+/* Returns true when the chain may be served now; otherwise holds it and arms the timer. */
+static bool wait_for_tokens(struct ember_instance *rng, struct ember_vq_chain *chain, uint64_t want)
+{
+	uint64_t need = want < rng->burst ? want : rng->burst;
+	uint64_t delay;
+
+	bucket_refill(rng);
+	if (rng->tokens >= need)
+		return true;
+	rng->held = chain;
+	if (rng->timer < 0) {
+		delay = (uint64_t)(((unsigned __int128)(need - rng->tokens) * NSEC_PER_SEC +
+				    rng->rate - 1) /
+				   rng->rate);
+		rng->timer = rng->host->timer_start(rng->host, delay, refill_timer, rng);
+		if (rng->timer < 0)
+			rng->host->log(rng->host, EMBER_LOG_ERROR, "cannot start a timer: %d",
+				       rng->timer);
+	}
+	return false;
+}
+
+static void serve(struct ember_instance *rng)
+{
+	const struct ember_host *host = rng->host;
+	bool pushed = false;
+
+	for (;;) {
+		struct ember_vq_chain *chain = rng->held;
+		uint64_t want, written = 0;
+
+		rng->held = NULL;
+		if (!chain && host->vq_pop(host, 0, &chain) <= 0)
+			break;
+		want = chain->writable_bytes < rng->request_max ? chain->writable_bytes
+								: rng->request_max;
+		if (want && rng->rate) {
+			if (!wait_for_tokens(rng, chain, want))
+				break;
+			if (want > rng->tokens)
+				want = rng->tokens;
+			rng->tokens -= want;
+		}
+		if (want)
+			written = fill_chain(rng, chain, want);
+		host->vq_push(host, chain, (uint32_t)written);
+		pushed = true;
+	}
+	if (pushed)
+		host->vq_notify(host, 0);
+}
+
+static void drop_pending(struct ember_instance *rng)
+{
+	if (rng->timer >= 0)
+		rng->host->timer_cancel(rng->host, rng->timer);
+	rng->timer = -1;
+	/* After a reset the chain is stale: vq_push only frees it. */
+	if (rng->held)
+		rng->host->vq_push(rng->host, rng->held, 0);
+	rng->held = NULL;
+}
+
+static int rng_create(const struct ember_host *host, struct ember_instance **out)
+{
+	struct ember_instance *rng = calloc(1, sizeof(*rng));
+
+	if (!rng)
+		return -ENOMEM;
+	rng->host = host;
+	rng->timer = -1;
+	if (host->opt_size(host, "rate_bytes_per_sec", &rng->rate) ||
+	    host->opt_size(host, "burst_bytes", &rng->burst) ||
+	    host->opt_size(host, "request_max_bytes", &rng->request_max)) {
+		free(rng);
+		return -EINVAL;
+	}
+	if (rng->rate && !rng->burst)
+		rng->burst = rng->rate / 16 ? rng->rate / 16 : 1;
+	bucket_fill(rng);
+	*out = rng;
+	return 0;
+}
+
+static void rng_destroy(struct ember_instance *rng)
+{
+	drop_pending(rng);
+	free(rng);
+}
+
+static void rng_reset(struct ember_instance *rng)
+{
+	drop_pending(rng);
+	bucket_fill(rng);
+}
+
+static void rng_queue_notify(struct ember_instance *rng, uint32_t queue)
+{
+	(void)queue;
+	if (!rng->held) /* a held chain is served by the timer, in order */
+		serve(rng);
+}
+
+static const struct ember_option rng_options[] = {
+    EMBER_OPTION_SIZE_DEF("rate_bytes_per_sec", 0, 0, 1LL << 40,
+			  "entropy bytes per second the guest may read; 0: unlimited"),
+    EMBER_OPTION_SIZE_DEF("burst_bytes", 0, 0, 1LL << 40,
+			  "bytes the guest may read at once when it was idle; 0: rate/16"),
+    EMBER_OPTION_SIZE_DEF("request_max_bytes", 64 * 1024, 1, 16 * 1024 * 1024,
+			  "most bytes given for one request"),
+};
+
+static const struct ember_device_ops rng_ops = {
+    .struct_size = sizeof(struct ember_device_ops),
+    .create = rng_create,
+    .destroy = rng_destroy,
+    .reset = rng_reset,
+    .queue_notify = rng_queue_notify,
+};
+
+static const struct ember_plugin_desc rng_desc = {
+    .struct_size = sizeof(struct ember_plugin_desc),
+    .abi_major = EMBER_ABI_MAJOR,
+    .abi_minor_required = 0,
+    .kind = EMBER_DEVICE_VIRTIO,
+    .name = "virtio-rng",
+    .vendor = "ember",
+    .version = "1.0.0",
+    .description = "entropy from the host's getrandom(2), optionally rate limited",
+    .virtio_device_id = EMBER_VIRTIO_ID_RNG,
+    .virtio_queue_count = 1,
+    .virtio_queue_max_size = RNG_QUEUE_SIZE,
+    .options = rng_options,
+    .option_count = EMBER_ARRAY_SIZE(rng_options),
+    .option_size = sizeof(struct ember_option),
+    .ops = &rng_ops,
+};
+
+EMBER_PLUGIN_DEFINE(rng_desc)

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef EMBER_BUILD_ROOT
+#error "EMBER_BUILD_ROOT must be defined by the build"
+#endif
+
+#define PAGE 4096u
+
+static void die(const char *what)
+{
+	fprintf(stderr, "harness: %s: %s\n", what, strerror(errno));
+	abort();
+}
+
+static struct harness *H(void *opaque)
+{
+	return opaque;
+}
+
+static void fake_log(void *opaque, int level, const char *line)
+{
+	struct harness *h = H(opaque);
+	size_t n = strlen(line);
+
+	if (getenv("HARNESS_VERBOSE"))
+		fprintf(stderr, "[%d] %s\n", level, line);
+	if (h->log_len + n + 2 > sizeof(h->log))
+		h->log_len = 0; /* keep the newest lines */
+	memcpy(h->log + h->log_len, line, n);
+	h->log_len += n;
+	h->log[h->log_len++] = '\n';
+	h->log[h->log_len] = '\0';
+}
+
+static void fake_irq_set(void *opaque, int level)
+{
+	struct harness *h = H(opaque);
+
+	if (level)
+		h->irq_raises++;
+	h->irq_level = level;
+}
+
+static struct harness_cb *new_cb(struct harness *h)
+{
+	for (size_t i = 0; i < HARNESS_MAX_CBS; i++)
+		if (!h->cbs[i].used) {
+			h->cbs[i] = (struct harness_cb){.used = true, .id = h->next_id++};
+			return &h->cbs[i];
+		}
+	return NULL;
+}
+
+static struct harness_cb *find_cb(struct harness *h, int id, bool timer)
+{
+	for (size_t i = 0; i < HARNESS_MAX_CBS; i++)
+		if (h->cbs[i].used && h->cbs[i].id == id && h->cbs[i].timer == timer)
+			return &h->cbs[i];
+	return NULL;
+}
+
+static int fake_watch_add(void *opaque, int fd, uint32_t events, plugin_watch_cb cb, void *arg)
+{
+	struct harness_cb *c = new_cb(H(opaque));
+
+	if (!c)
+		return -ENOSPC;
+	c->fd = fd;
+	c->events = events;
+	c->watch_cb = cb;
+	c->arg = arg;
+	return c->id;
+}
+
+static void fake_watch_remove(void *opaque, int id)
+{
+	struct harness_cb *c = find_cb(H(opaque), id, false);
+
+	if (c)
+		c->used = false;
+}
+
+static int fake_timer_start(void *opaque, uint64_t delay_ns, plugin_timer_cb cb, void *arg)
+{
+	struct harness *h = H(opaque);
+	struct harness_cb *c = new_cb(h);
+
+	if (!c)
+		return -ENOSPC;
+	c->timer = true;
+	c->deadline_ns = h->now_ns + delay_ns;
+	c->timer_cb = cb;
+	c->arg = arg;
+	return c->id;
+}
+
+static void fake_timer_cancel(void *opaque, int id)
+{
+	struct harness_cb *c = find_cb(H(opaque), id, true);
+
+	if (c)
+		c->used = false;
+}
+
+static uint64_t fake_clock_ns(void *opaque)
+{
+	return H(opaque)->now_ns;
+}
+
+static void fake_guest_panic(void *opaque, uint32_t events)
+{
+	struct harness *h = H(opaque);
+
+	h->panics++;
+	h->panic_events = events;
+}
+
+const struct plugin_platform harness_platform = {
+    .log = fake_log,
+    .irq_set = fake_irq_set,
+    .watch_add = fake_watch_add,
+    .watch_remove = fake_watch_remove,
+    .timer_start = fake_timer_start,
+    .timer_cancel = fake_timer_cancel,
+    .clock_ns = fake_clock_ns,
+    .guest_panic = fake_guest_panic,
+};
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* size bytes of RAM between two PROT_NONE guard pages. */
+static uint8_t *map_guarded(size_t size, size_t *map_size)
+{
+	uint8_t *p;
+
+	*map_size = size + 2 * PAGE;
+	p = mmap(NULL, *map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		die("mmap");
+	if (mprotect(p + PAGE, size, PROT_READ | PROT_WRITE))
+		die("mprotect");
+	return p;
+}
+
+void harness_init(struct harness *h)
+{
+	*h = (struct harness){0};
+	h->maps[0] = map_guarded(HARNESS_RAM0_SIZE, &h->map_sizes[0]);
+	h->maps[1] = map_guarded(HARNESS_RAM1_SIZE, &h->map_sizes[1]);
+	h->mem.regions[0] = (struct guest_mem_region){
+	    .gpa = HARNESS_RAM0_GPA, .size = HARNESS_RAM0_SIZE, .host = h->maps[0] + PAGE};
+	h->mem.regions[1] = (struct guest_mem_region){
+	    .gpa = HARNESS_RAM1_GPA, .size = HARNESS_RAM1_SIZE, .host = h->maps[1] + PAGE};
+	h->mem.count = 2;
+	h->mem.ram_bytes = HARNESS_RAM0_SIZE + HARNESS_RAM1_SIZE;
+	h->alloc_next = HARNESS_RAM0_GPA + PAGE; /* leave the first page unused */
+	h->now_ns = 1000000000ULL;		 /* a clock that is not zero */
+	h->next_id = 1;
+	h->fds_at_init = count_fds();
+}
+
+unsigned harness_destroy(struct harness *h)
+{
+	unsigned leaks = plugin_instance_destroy(h->dev);
+
+	h->dev = NULL;
+	plugin_options_free(h->options);
+	h->options = NULL;
+	return leaks;
+}
+
+unsigned harness_fini(struct harness *h)
+{
+	unsigned leaks = harness_destroy(h);
+	int fds;
+
+	plugin_unload(h->plugin);
+	h->plugin = NULL;
+	leaks += harness_callbacks(h);
+	for (int i = 0; i < 2; i++)
+		if (h->maps[i])
+			munmap(h->maps[i], h->map_sizes[i]);
+	fds = count_fds();
+	if (fds > h->fds_at_init)
+		leaks += (unsigned)(fds - h->fds_at_init);
+	return leaks;
+}
+
+static int load_options(struct harness *h, const char *name, const char *options, char *err,
+			size_t err_size)
+{
+	char text[2048];
+	config_t cfg;
+	struct device_config dev;
+	int rc = -1;
+
+	snprintf(text, sizeof(text), "devices = (\n{ plugin = \"%s\";\n%s\n} );\n", name,
+		 options ? options : "");
+	config_init(&cfg);
+	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
+		snprintf(err, err_size, "harness.cfg:%d: %s", config_error_line(&cfg),
+			 config_error_text(&cfg));
+		goto out;
+	}
+	dev.group = config_setting_get_elem(config_lookup(&cfg, "devices"), 0);
+	dev.plugin = name;
+	dev.line = config_setting_source_line(dev.group);
+	rc = plugin_check_options(h->plugin, &dev, "harness.cfg", 0, &h->options, err, err_size);
+out:
+	config_destroy(&cfg);
+	return rc;
+}
+
+int harness_create(struct harness *h, const char *name, const char *options, char *err,
+		   size_t err_size)
+{
+	const char *dirs[] = {EMBER_BUILD_ROOT "/plugins", EMBER_BUILD_ROOT "/tests/unit/plugins"};
+	struct plugin_instance_params params;
+	char inst_name[64];
+
+	if (!h->plugin) {
+		int rc = strchr(name, '/')
+			     ? plugin_load_file(name, &h->plugin, err, err_size)
+			     : plugin_load_by_name(name, dirs, 2, &h->plugin, err, err_size);
+		if (rc)
+			return -1;
+	}
+	if (load_options(h, h->plugin->desc.name, options, err, err_size))
+		return -1;
+	snprintf(inst_name, sizeof(inst_name), "%s.0", h->plugin->desc.name);
+	params = (struct plugin_instance_params){
+	    .plugin = h->plugin,
+	    .options = h->options,
+	    .name = inst_name,
+	    .mem = &h->mem,
+	    .platform = &harness_platform,
+	    .platform_opaque = h,
+	};
+	if (plugin_instance_create(&params, &h->dev, err, err_size)) {
+		plugin_options_free(h->options);
+		h->options = NULL;
+		return -1;
+	}
+	h->mmio_read = plugin_instance_mmio_read;
+	h->mmio_write = plugin_instance_mmio_write;
+	h->mmio_opaque = h->dev;
+	return 0;
+}
+
+uint64_t harness_alloc(struct harness *h, uint64_t size, uint64_t align)
+{
+	uint64_t gpa = (h->alloc_next + align - 1) & ~(align - 1);
+
+	if (gpa + size > HARNESS_RAM0_GPA + HARNESS_RAM0_SIZE) {
+		errno = ENOMEM;
+		die("guest RAM allocator");
+	}
+	h->alloc_next = gpa + size;
+	memset(harness_ptr(h, gpa, size), 0, size);
+	return gpa;
+}
+
+void *harness_ptr(struct harness *h, uint64_t gpa, uint64_t len)
+{
+	return guest_mem_ptr(&h->mem, gpa, len);
+}
+
+uint32_t harness_read32(struct harness *h, uint64_t offset)
+{
+	uint32_t v = 0;
+
+	h->mmio_read(h->mmio_opaque, offset, &v, sizeof(v));
+	return v;
+}
+
+void harness_write32(struct harness *h, uint64_t offset, uint32_t v)
+{
+	h->mmio_write(h->mmio_opaque, offset, &v, sizeof(v));
+}
+
+uint8_t harness_read8(struct harness *h, uint64_t offset)
+{
+	uint8_t v = 0;
+
+	h->mmio_read(h->mmio_opaque, offset, &v, sizeof(v));
+	return v;
+}
+
+void harness_write8(struct harness *h, uint64_t offset, uint8_t v)
+{
+	h->mmio_write(h->mmio_opaque, offset, &v, sizeof(v));
+}
+
+void harness_advance(struct harness *h, uint64_t ns)
+{
+	uint64_t end = h->now_ns + ns;
+
+	for (;;) {
+		struct harness_cb *due = NULL;
+
+		for (size_t i = 0; i < HARNESS_MAX_CBS; i++) {
+			struct harness_cb *c = &h->cbs[i];
+
+			if (c->used && c->timer && c->deadline_ns <= end &&
+			    (!due || c->deadline_ns < due->deadline_ns))
+				due = c;
+		}
+		if (!due)
+			break;
+		if (due->deadline_ns > h->now_ns)
+			h->now_ns = due->deadline_ns;
+		due->used = false; /* one-shot: gone before it runs, as in the VMM */
+		due->timer_cb(due->arg, due->id);
+	}
+	h->now_ns = end;
+}
+
+unsigned harness_poll(struct harness *h)
+{
+	unsigned ran = 0;
+
+	for (size_t i = 0; i < HARNESS_MAX_CBS; i++) {
+		struct harness_cb c = h->cbs[i];
+		struct pollfd p;
+
+		if (!c.used || c.timer)
+			continue;
+		p = (struct pollfd){.fd = c.fd, .events = (short)c.events};
+		if (poll(&p, 1, 0) == 1 && p.revents) {
+			c.watch_cb(c.arg, c.id, (uint32_t)p.revents);
+			ran++;
+		}
+	}
+	return ran;
+}
+
+unsigned harness_callbacks(const struct harness *h)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < HARNESS_MAX_CBS; i++)
+		n += h->cbs[i].used;
+	return n;
+}
+
+bool harness_log_contains(const struct harness *h, const char *needle)
+{
+	return strstr(h->log, needle) != NULL;
+}
+
+void harness_log_clear(struct harness *h)
+{
+	h->log_len = 0;
+	h->log[0] = '\0';
+}
