@@ -4,9 +4,11 @@
  * (and plugin host services) hang their completions here rather than blocking vCPU threads.
  *
  * Threads: event_loop_run runs on one thread (the main thread) and calls every callback
- * there. event_loop_watch/unwatch/timer_* may be called from any thread. After unwatch
- * returns, the callback will not start again; if it is running on the loop thread right
- * now it finishes (callers unwatching from inside their own callback are fine).
+ * there. event_loop_watch/modify/unwatch may be called from any thread and never wait for a
+ * callback. Unwatching on the loop thread (from a callback too) means the callback never runs
+ * again. Unwatching from another thread may race with a dispatch that already started: the
+ * callback may then run once more, so its opaque must stay valid until the owner's teardown
+ * (the watch itself is freed only between rounds of the loop, never under a running callback).
  */
 #ifndef EMBER_EVENT_LOOP_H
 #define EMBER_EVENT_LOOP_H
@@ -30,7 +32,10 @@ struct event_watch *event_loop_watch(struct event_loop *loop, int fd, uint32_t e
 int event_loop_modify(struct event_loop *loop, struct event_watch *w, uint32_t events);
 void event_loop_unwatch(struct event_loop *loop, struct event_watch *w);
 
-/* Runs until event_loop_stop. Returns 0, or a negative errno if epoll itself failed. */
+/*
+ * Runs until event_loop_stop (at once if it was called before). Returns 0, or a negative
+ * errno if epoll itself failed. A loop runs once: stop is not undone.
+ */
 int event_loop_run(struct event_loop *loop);
 /* Makes event_loop_run return after the current callbacks. Any thread, async-signal-safe. */
 void event_loop_stop(struct event_loop *loop);

@@ -76,6 +76,10 @@ static int place_bzimage(const struct guest_mem *mem, const uint8_t *img, size_t
 			    pm_off, len);
 	pm_len = len - pm_off;
 	load = hdr.relocatable_kernel && hdr.pref_address ? hdr.pref_address : LAYOUT_HIMEM_START;
+	/* Below 1 MiB live the zero page, the command line and the boot page tables. */
+	if (load < LAYOUT_HIMEM_START)
+		return fail(err, err_size, "kernel asks to be loaded at %#llx, below 1 MiB",
+			    (unsigned long long)load);
 	span = hdr.init_size > pm_len ? hdr.init_size : pm_len;
 	dst = guest_mem_ptr(mem, load, span);
 	if (!dst)

@@ -347,6 +347,13 @@ Test(linux_boot, bzimage_refusals)
 	img = make_bzimage(&p, &len);
 	expect_refused(img, len, 4 * GiB, "more than");
 	free(img);
+
+	/* A pref_address inside the boot area would overwrite the zero page and page tables. */
+	p = bz_default;
+	p.pref_address = 0x8000;
+	img = make_bzimage(&p, &len);
+	expect_refused(img, len, 256 * MiB, "below 1 MiB");
+	free(img);
 }
 
 Test(linux_boot, garbage_refused)
