@@ -3,8 +3,8 @@
 # first burst, R/16, is free), and the same read without the limit is much quicker, so the check
 # fails when the limit does nothing. Directly on KVM: R = 64 KiB/s, 256 KiB. Nested, each 512-byte
 # request costs ~15 ms of exits, so 256 KiB takes ~9 s even unlimited and a 64 KiB/s limit would
-# not bind: the nested run uses R = 8 KiB/s and 32 KiB, the same 4 s.
-if [ "${E2E_MODE:-direct}" = nested ]; then rate=8192; else rate=65536; fi
+# not bind: the nested run uses R = 4 KiB/s and 16 KiB, the same 4 s.
+if [ "${E2E_MODE:-direct}" = nested ]; then rate=4096; else rate=65536; fi
 count=$((rate * 4 / 4096))
 for kind in limited unlimited; do
 	if [ $kind = limited ]; then
