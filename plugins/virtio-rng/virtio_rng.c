@@ -13,42 +13,18 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
-#define NSEC_PER_SEC   1000000000ULL
+#include "token_bucket.h"
+
 #define RNG_QUEUE_SIZE 256
 #define FILL_CHUNK     4096
 
 struct ember_instance {
 	const struct ember_host *host;
-	uint64_t rate;	      /* bytes per second; 0: unlimited */
-	uint64_t burst;	      /* bucket size in bytes */
-	uint64_t request_max; /* bytes per request at most */
-	uint64_t tokens;
-	uint64_t refilled_ns;	     /* clock of the last token accounted for */
-	int timer;		     /* pending refill timer, or -1 */
+	struct token_bucket bucket; /* bytes; rate 0: unlimited */
+	uint64_t request_max;	    /* bytes per request at most */
+	int timer;		    /* pending refill timer, or -1 */
 	struct ember_vq_chain *held; /* popped, waiting for tokens */
 };
-
-static void bucket_fill(struct ember_instance *rng)
-{
-	rng->tokens = rng->burst;
-	rng->refilled_ns = rng->host->clock_ns(rng->host);
-}
-
-/* Adds the tokens earned since refilled_ns, keeping the fraction of a token not yet earned. */
-static void bucket_refill(struct ember_instance *rng)
-{
-	uint64_t now = rng->host->clock_ns(rng->host);
-	unsigned __int128 earned = (unsigned __int128)(now - rng->refilled_ns) * rng->rate;
-	uint64_t add = (uint64_t)(earned / NSEC_PER_SEC);
-
-	if (add >= rng->burst - rng->tokens) {
-		rng->tokens = rng->burst;
-		rng->refilled_ns = now;
-		return;
-	}
-	rng->tokens += add;
-	rng->refilled_ns += (uint64_t)((unsigned __int128)add * NSEC_PER_SEC / rng->rate);
-}
 
 /* Fills `len` bytes of the chain's writable part with entropy. Returns bytes written. */
 static uint64_t fill_chain(struct ember_instance *rng, const struct ember_vq_chain *chain,
@@ -90,21 +66,17 @@ static void refill_timer(void *arg)
 /* Returns true when the chain may be served now; otherwise holds it and arms the timer. */
 static bool wait_for_tokens(struct ember_instance *rng, struct ember_vq_chain *chain, uint64_t want)
 {
-	uint64_t need = want < rng->burst ? want : rng->burst;
-	uint64_t delay;
+	const struct ember_host *host = rng->host;
 
-	bucket_refill(rng);
-	if (rng->tokens >= need)
+	tb_refill(&rng->bucket, host->clock_ns(host));
+	if (tb_ready(&rng->bucket, want))
 		return true;
 	rng->held = chain;
 	if (rng->timer < 0) {
-		delay = (uint64_t)(((unsigned __int128)(need - rng->tokens) * NSEC_PER_SEC +
-				    rng->rate - 1) /
-				   rng->rate);
-		rng->timer = rng->host->timer_start(rng->host, delay, refill_timer, rng);
+		rng->timer = host->timer_start(host, tb_wait_ns(&rng->bucket, want), refill_timer,
+					       rng);
 		if (rng->timer < 0)
-			rng->host->log(rng->host, EMBER_LOG_ERROR, "cannot start a timer: %d",
-				       rng->timer);
+			host->log(host, EMBER_LOG_ERROR, "cannot start a timer: %d", rng->timer);
 	}
 	return false;
 }
@@ -123,12 +95,13 @@ static void serve(struct ember_instance *rng)
 			break;
 		want = chain->writable_bytes < rng->request_max ? chain->writable_bytes
 								: rng->request_max;
-		if (want && rng->rate) {
+		if (want && rng->bucket.rate) {
 			if (!wait_for_tokens(rng, chain, want))
 				break;
-			if (want > rng->tokens)
-				want = rng->tokens;
-			rng->tokens -= want;
+			/* Serve what the bucket holds (it holds at least min(want, burst) > 0). */
+			if (want > (uint64_t)rng->bucket.tokens)
+				want = (uint64_t)rng->bucket.tokens;
+			tb_take(&rng->bucket, want);
 		}
 		if (want)
 			written = fill_chain(rng, chain, want);
@@ -153,20 +126,19 @@ static void drop_pending(struct ember_instance *rng)
 static int rng_create(const struct ember_host *host, struct ember_instance **out)
 {
 	struct ember_instance *rng = calloc(1, sizeof(*rng));
+	uint64_t rate, burst;
 
 	if (!rng)
 		return -ENOMEM;
 	rng->host = host;
 	rng->timer = -1;
-	if (host->opt_size(host, "rate_bytes_per_sec", &rng->rate) ||
-	    host->opt_size(host, "burst_bytes", &rng->burst) ||
+	if (host->opt_size(host, "rate_bytes_per_sec", &rate) ||
+	    host->opt_size(host, "burst_bytes", &burst) ||
 	    host->opt_size(host, "request_max_bytes", &rng->request_max)) {
 		free(rng);
 		return -EINVAL;
 	}
-	if (rng->rate && !rng->burst)
-		rng->burst = rng->rate / 16 ? rng->rate / 16 : 1;
-	bucket_fill(rng);
+	tb_init(&rng->bucket, rate, burst, host->clock_ns(host));
 	*out = rng;
 	return 0;
 }
@@ -180,7 +152,7 @@ static void rng_destroy(struct ember_instance *rng)
 static void rng_reset(struct ember_instance *rng)
 {
 	drop_pending(rng);
-	bucket_fill(rng);
+	tb_fill(&rng->bucket, rng->host->clock_ns(rng->host));
 }
 
 static void rng_queue_notify(struct ember_instance *rng, uint32_t queue)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The plugin loader: ABI negotiation, descriptor checks, search order, option validation. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,23 @@ static void count_listing(void *arg, const char *path, const struct plugin *p, c
 	}
 }
 
+/* The .so files in a folder: the build tree's real plugins, however many there are. */
+static size_t count_so(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	cr_assert_not_null(d, "%s", dir);
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		n += len > 3 && !strcmp(e->d_name + len - 3, ".so");
+	}
+	closedir(d);
+	return n;
+}
+
 Test(loader, listing)
 {
 	const char *dirs[] = {TP_DIR};
@@ -185,8 +203,9 @@ Test(loader, listing)
 	FILE *f = open_memstream(&text, &len);
 	struct plugin *p = load_ok(PLUGIN_DIR "/virtio-rng.so");
 
-	/* 9 test plugins + the build tree's 2 real ones. */
-	cr_assert_eq(n, 11, "%zu", n);
+	/* 9 test plugins + the build tree's real ones. */
+	cr_assert_geq(count_so(PLUGIN_DIR), 2);
+	cr_assert_eq(n, 9 + count_so(PLUGIN_DIR), "%zu", n);
 	cr_assert_eq(l.refused, 6);
 	cr_assert(l.saw_major2);
 	plugin_describe(p, f);
