@@ -8,6 +8,11 @@
  * runs a few 32-bit protected-mode instructions, including BMI2's SHLX when the host CPU has it,
  * and expects them to report 8 on port 0x10.
  *
+ * kvm-probe --hold: create one empty VM and keep it until killed. While any VM exists, creating
+ * and destroying the others does not flip KVM's preempt-notifier static key, i.e. does not make
+ * the kernel patch its own scheduler code; under QEMU's multi-threaded TCG (nested mode) that
+ * patching now and then oopses L1 ("Oops: int3" in __schedule). L1's /init runs this first.
+ *
  * Build: cc -O2 -o kvm-probe kvm-probe.c
  */
 #include <fcntl.h>
@@ -25,8 +30,20 @@ static int fail(const char *what)
 	return 1;
 }
 
-int main(void)
+static int hold(void)
 {
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (kvm < 0 || ioctl(kvm, KVM_CREATE_VM, 0) < 0)
+		return fail("--hold: cannot create a VM");
+	for (;;)
+		pause();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "--hold") == 0)
+		return hold();
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		return fail("cannot open /dev/kvm");
