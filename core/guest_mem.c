@@ -90,6 +90,24 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 	return 0;
 }
 
+void guest_mem_advise_huge(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < mem->count; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+		uint64_t lo = gpa & ~(GUEST_MEM_ALIGN - 1), hi, end = r->gpa + r->size;
+
+		if (len == 0 || __builtin_add_overflow(gpa, len, &hi))
+			return;
+		hi = (hi + GUEST_MEM_ALIGN - 1) & ~(GUEST_MEM_ALIGN - 1);
+		if (lo < r->gpa)
+			lo = r->gpa;
+		if (hi > end)
+			hi = end;
+		if (lo < hi)
+			madvise(r->host + (lo - r->gpa), hi - lo, MADV_HUGEPAGE);
+	}
+}
+
 uint64_t guest_mem_end(const struct guest_mem *mem)
 {
 	const struct guest_mem_region *r = &mem->regions[mem->count - 1];

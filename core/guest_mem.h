@@ -39,6 +39,14 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
 
+/*
+ * Hints that [gpa, gpa+len) (widened to 2 MiB boundaries, clipped to its region) will be used
+ * whole, so the host may back it with transparent huge pages. For ranges ember fills at boot
+ * (kernel, initrd): filling them then takes a few faults instead of thousands, and the guest
+ * uses every page of them anyway. Best effort: errors are ignored.
+ */
+void guest_mem_advise_huge(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
 /* The highest guest-physical address + 1 of RAM. */
 uint64_t guest_mem_end(const struct guest_mem *mem);
 

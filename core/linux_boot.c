@@ -86,6 +86,7 @@ static int place_bzimage(const struct guest_mem *mem, const uint8_t *img, size_t
 		return fail(err, err_size,
 			    "kernel needs %llu MiB at %#llx: more than the VM's memory",
 			    (unsigned long long)(span >> 20), (unsigned long long)load);
+	guest_mem_advise_huge(mem, load, span);
 	memcpy(dst, img + pm_off, pm_len);
 
 	/* The header's own length: 0x202 plus the jump offset stored at 0x201. */
@@ -133,6 +134,7 @@ static int place_elf(const struct guest_mem *mem, const uint8_t *img, size_t len
 				    "ELF segment %u (%#llx, %llu bytes) does not fit in guest RAM",
 				    i, (unsigned long long)ph.p_paddr,
 				    (unsigned long long)ph.p_memsz);
+		guest_mem_advise_huge(mem, ph.p_paddr, ph.p_memsz);
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 		mem_end = ph.p_paddr + ph.p_memsz;
@@ -226,6 +228,7 @@ static int load_initrd(const struct guest_mem *mem, const char *path, struct boo
 		return fail(err, err_size, "%s: initrd of %zu MiB does not fit in guest RAM", path,
 			    len >> 20);
 	}
+	guest_mem_advise_huge(mem, gpa, len);
 	guest_mem_write(mem, gpa, data, len);
 	munmap((void *)(uintptr_t)data, len);
 	bp->hdr.ramdisk_image = (uint32_t)gpa;

@@ -17,8 +17,8 @@
  *
  * With -i (one copy only): once a console line holds IDLE_MARKER, wait WAIT_MS (2000), then
  * read /proc/PID/smaps SAMPLES (5) times, PERIOD_MS (1000) apart, and kill the copy. Guest RAM
- * is every anonymous mapping (no path) at least GUEST_MIB MiB in size; everything else counts
- * as the monitor's overhead.
+ * is every anonymous mapping (no path) at least GUEST_MIB MiB in size or marked MADV_DONTDUMP;
+ * everything else counts as the monitor's overhead.
  *
  * Output on stdout, one line each:
  *   vm I marker_ms=X exit=S          X = -1 when the marker never came; S = exit status, or
@@ -96,14 +96,19 @@ static void usage(void)
 	exit(2);
 }
 
-/* Sum the smaps of PID: total Rss, and the Rss of guest RAM (anonymous mappings >= guest_kib). */
+/*
+ * Sum the smaps of PID: total Rss, and the Rss of guest RAM: anonymous mappings at least
+ * guest_kib in size (QEMU's RAM block), or anonymous mappings marked MADV_DONTDUMP ("dd" in
+ * VmFlags: ember's guest RAM, which madvise may have split into several mappings). A mapping's
+ * block ends with its VmFlags line, so each mapping is classified there.
+ */
 static int smaps_sample(pid_t pid, unsigned long guest_kib, unsigned long *rss,
 			unsigned long *guest, int *guest_maps, int verbose)
 {
 	char cur_perms[8] = "", cur_name[512] = "";
 	char path[64], buf[1024];
+	unsigned long cur_kib = 0, cur_size_kib = 0;
 	FILE *f;
-	int in_guest = 0;
 
 	snprintf(path, sizeof path, "/proc/%d/smaps", (int)pid);
 	f = fopen(path, "r");
@@ -119,19 +124,27 @@ static int smaps_sample(pid_t pid, unsigned long guest_kib, unsigned long *rss,
 		/* A mapping header: "lo-hi perms offset dev inode [name]". */
 		if (sscanf(buf, "%lx-%lx %7s %*s %*s %*s%n", &lo, &hi, perms, &n) == 3) {
 			sscanf(buf + n, " %511[^\n]", name);
-			in_guest = name[0] == '\0' && (hi - lo) / 1024 >= guest_kib;
-			*guest_maps += in_guest;
+			cur_size_kib = (hi - lo) / 1024;
+			cur_kib = 0;
 			snprintf(cur_perms, sizeof cur_perms, "%s", perms);
 			snprintf(cur_name, sizeof cur_name, "%s", name[0] ? name : "[anon]");
 			continue;
 		}
 		if (sscanf(buf, "Rss: %lu kB", &kib) == 1) {
+			cur_kib = kib;
 			*rss += kib;
-			if (verbose && kib)
-				printf("map rss_kib=%lu perms=%s guest=%d name=%s\n", kib,
-				       cur_perms, in_guest, cur_name);
+			continue;
+		}
+		if (strncmp(buf, "VmFlags:", 8) == 0) {
+			int anon = strcmp(cur_name, "[anon]") == 0;
+			int in_guest = anon && (cur_size_kib >= guest_kib || strstr(buf, " dd"));
+
+			*guest_maps += in_guest;
 			if (in_guest)
-				*guest += kib;
+				*guest += cur_kib;
+			if (verbose && cur_kib)
+				printf("map rss_kib=%lu perms=%s guest=%d name=%s\n", cur_kib,
+				       cur_perms, in_guest, cur_name);
 		}
 	}
 	fclose(f);
