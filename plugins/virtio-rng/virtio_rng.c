@@ -20,9 +20,9 @@
 
 struct ember_instance {
 	const struct ember_host *host;
-	struct token_bucket bucket; /* bytes; rate 0: unlimited */
-	uint64_t request_max;	    /* bytes per request at most */
-	int timer;		    /* pending refill timer, or -1 */
+	struct token_bucket bucket;  /* bytes; rate 0: unlimited */
+	uint64_t request_max;	     /* bytes per request at most */
+	int timer;		     /* pending refill timer, or -1 */
 	struct ember_vq_chain *held; /* popped, waiting for tokens */
 };
 
@@ -73,8 +73,8 @@ static bool wait_for_tokens(struct ember_instance *rng, struct ember_vq_chain *c
 		return true;
 	rng->held = chain;
 	if (rng->timer < 0) {
-		rng->timer = host->timer_start(host, tb_wait_ns(&rng->bucket, want), refill_timer,
-					       rng);
+		rng->timer =
+		    host->timer_start(host, tb_wait_ns(&rng->bucket, want), refill_timer, rng);
 		if (rng->timer < 0)
 			host->log(host, EMBER_LOG_ERROR, "cannot start a timer: %d", rng->timer);
 	}

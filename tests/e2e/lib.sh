@@ -175,3 +175,12 @@ note_boot_timer() {
 	_bt=$(boot_timer "$1")
 	[ -z "$_bt" ] || note "boot-timer $_bt (ember run $SECS s)"
 }
+
+# e2e_tool NAME: the path of tools/NAME (L1 carries the tools cases need in /e2e/tools).
+e2e_tool() {
+	if [ -x "$E2E_DIR/tools/$1" ]; then
+		echo "$E2E_DIR/tools/$1"
+	else
+		echo "$E2E_DIR/../../tools/$1"
+	fi
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-blk (virtio 1.x, 5.2) on io_uring: the instance and the contracts between its parts.
+ *
+ *   blk_main.c     descriptor, options, create/destroy/reset, config space, queue kicks
+ *   blk_backing.c  opening the backing file or block device, its size and sector size
+ *   blk_request.c  turning a popped chain into a checked request (or a status right away)
+ *   blk_uring.c    the io_uring engine: batched submissions, completions on the event loop
+ *
+ * Threads: every function here runs with ember's instance lock held (ops and callbacks), so
+ * nothing locks. Nothing blocks: I/O goes to io_uring and completes through an eventfd that
+ * ember's event loop watches; only destroy (main thread, VM stopped) waits for I/O.
+ */
+#ifndef EMBER_VIRTIO_BLK_H
+#define EMBER_VIRTIO_BLK_H
+
+#include <ember/virtio.h>
+#include <liburing.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "token_bucket.h"
+
+/* Feature bits (virtio 1.x 5.2.3). */
+#define VIRTIO_BLK_F_SIZE_MAX	  1
+#define VIRTIO_BLK_F_SEG_MAX	  2
+#define VIRTIO_BLK_F_RO		  5
+#define VIRTIO_BLK_F_BLK_SIZE	  6
+#define VIRTIO_BLK_F_FLUSH	  9
+#define VIRTIO_BLK_F_MQ		  12
+#define VIRTIO_BLK_F_DISCARD	  13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* Request types and statuses (5.2.6). */
+#define VIRTIO_BLK_T_IN		  0
+#define VIRTIO_BLK_T_OUT	  1
+#define VIRTIO_BLK_T_FLUSH	  4
+#define VIRTIO_BLK_T_GET_ID	  8
+#define VIRTIO_BLK_T_DISCARD	  11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK		  0
+#define VIRTIO_BLK_S_IOERR	  1
+#define VIRTIO_BLK_S_UNSUPP	  2
+#define VIRTIO_BLK_WZ_F_UNMAP	  1u /* discard/write-zeroes segment flag */
+#define VIRTIO_BLK_ID_BYTES	  20
+
+#define BLK_SECTOR    512u
+#define BLK_HDR_BYTES 16u
+#define BLK_MAX_QUEUES                                                             \
+	16u /* declared to the transport; num_queues picks how many the guest uses \
+	     */
+#define BLK_QUEUE_MAX_SIZE 256u		     /* QueueNumMax of every queue (the descriptor's) */
+#define BLK_SEG_MAX	   126u		     /* data segments per request we promise to take */
+#define BLK_SIZE_MAX	   (1u << 20)	     /* bytes per segment we promise to take */
+#define BLK_IOV_MAX	   (BLK_SEG_MAX + 2) /* + header/status sharing a descriptor with data */
+#define BLK_DWZ_SECTORS	   (1u << 22)	     /* max discard / write-zeroes sectors per request */
+#define BLK_CONFIG_SIZE	   60u		     /* up to write_zeroes_may_unmap + padding */
+
+/* Device config space (5.2.4), little-endian (x86 only, like ember). */
+struct virtio_blk_config {
+	uint64_t capacity; /* 512-byte sectors */
+	uint32_t size_max;
+	uint32_t seg_max;
+	uint16_t cylinders;
+	uint8_t heads;
+	uint8_t sectors;
+	uint32_t blk_size;
+	uint8_t physical_block_exp;
+	uint8_t alignment_offset;
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t writeback;
+	uint8_t unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors;
+	uint32_t max_discard_seg;
+	uint32_t discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors;
+	uint32_t max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap;
+	uint8_t unused1[3];
+};
+/* The device-defined part ends with unused1 (the struct itself is padded to 64). */
+_Static_assert(offsetof(struct virtio_blk_config, unused1) + 3 == BLK_CONFIG_SIZE,
+	       "virtio_blk_config layout");
+
+enum blk_op {
+	BLK_OP_DONE,	  /* answered without I/O: status is set */
+	BLK_OP_READ,	  /* preadv into iov */
+	BLK_OP_WRITE,	  /* pwritev from iov */
+	BLK_OP_FLUSH,	  /* fdatasync after every earlier request */
+	BLK_OP_FALLOCATE, /* discard or write-zeroes: fallocate(mode, offset, len) */
+};
+
+/* One request in flight: a popped chain and what to do for it. */
+struct blk_req {
+	struct ember_vq_chain *chain;
+	enum blk_op op;
+	uint8_t status; /* VIRTIO_BLK_S_* to write into the status byte */
+	uint32_t queue;
+	uint32_t epoch;	 /* device resets since create, at pop: a stale request only frees */
+	uint64_t offset; /* bytes into the backing */
+	uint64_t len;	 /* data bytes (READ/WRITE) or range bytes (FALLOCATE) */
+	int fallocate_mode;
+	uint32_t written; /* bytes of the writable part filled on success (data + status) */
+	uint32_t iov_count;
+	struct blk_req *next; /* free list, or the queue's held request */
+	struct iovec iov[BLK_IOV_MAX];
+};
+
+struct blk_queue {
+	uint32_t in_flight;   /* requests popped and not yet pushed */
+	bool stalled;	      /* stopped popping at queue_size requests in flight */
+	struct blk_req *held; /* parsed, waiting for rate-limit tokens */
+};
+
+struct ember_instance {
+	const struct ember_host *host;
+	/* Options, fixed at create. */
+	const char *path;
+	bool read_only;
+	bool discard;
+	bool unsafe_cache; /* cache = "unsafe": FLUSH completes at once */
+	char serial[VIRTIO_BLK_ID_BYTES];
+	uint32_t num_queues;
+	uint32_t queue_size; /* requests in flight per queue at most */
+
+	/* Backing. */
+	int fd;
+	bool is_blockdev;
+	uint64_t size_bytes; /* capacity * 512 */
+	uint32_t logical_block;
+
+	/* Rate limits: bytes and operations. */
+	struct token_bucket bw;
+	struct token_bucket ops;
+	int timer; /* refill timer for held requests, or -1 */
+
+	/* io_uring engine. */
+	struct io_uring ring;
+	bool ring_ready;
+	int event_fd;
+	int watch;
+	uint32_t sq_pending; /* prepared, not yet submitted */
+	uint32_t epoch;
+
+	struct blk_queue queues[BLK_MAX_QUEUES];
+	struct blk_req *reqs; /* num_queues * queue_size slots */
+	struct blk_req *free_reqs;
+};
+
+/* blk_backing.c: opens inst->path and fills fd, is_blockdev, size_bytes, logical_block. */
+int blk_backing_open(struct ember_instance *blk);
+void blk_backing_close(struct ember_instance *blk);
+
+/*
+ * blk_request.c: fills req (chain and queue already set) from the chain. Returns 0 when the
+ * request is well-formed enough to answer: req->op says what to do (BLK_OP_DONE with
+ * req->status for an answer without I/O, e.g. UNSUPP, IOERR, GET_ID). Returns -EIO when the
+ * chain breaks the structure (no header, no status byte, data in the wrong direction): the
+ * caller sets NEEDS_RESET; why says what was wrong.
+ */
+int blk_request_parse(struct ember_instance *blk, struct blk_req *req, const char **why);
+
+/* blk_uring.c */
+int blk_uring_init(struct ember_instance *blk, uint32_t entries);
+/* Prepares the request's I/O (not yet submitted); false when the ring is full. */
+bool blk_uring_queue(struct ember_instance *blk, struct blk_req *req);
+/* Submits what blk_uring_queue prepared: one io_uring_enter per batch. */
+void blk_uring_submit(struct ember_instance *blk);
+/* Waits for every request in flight (destroy only), completing them. */
+void blk_uring_drain(struct ember_instance *blk);
+void blk_uring_exit(struct ember_instance *blk);
+
+/* blk_main.c: writes the status, pushes the chain, frees the slot (no notify: caller batches). */
+void blk_complete(struct ember_instance *blk, struct blk_req *req);
+/* blk_main.c: pops, parses and queues requests of queue q until empty or blocked. */
+void blk_serve_queue(struct ember_instance *blk, uint32_t q);
+
+#endif

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The io_uring engine. One ring per device, shared by its queues:
+ * - a queue kick prepares one SQE per request and submits the batch with one io_uring_enter;
+ * - the kernel signals an eventfd registered with the ring; ember's event loop watches it and
+ *   we reap every CQE there, push the chains, and notify each touched queue once;
+ * - FLUSH carries IOSQE_IO_DRAIN: it starts only after every earlier request completed (so the
+ *   writes it must cover are on the file), and later requests wait for it.
+ * The ring has one SQ and CQ entry per request slot, so neither can overflow.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "blk.h"
+
+static void on_completions(void *arg, int fd, uint32_t revents);
+
+int blk_uring_init(struct ember_instance *blk, uint32_t entries)
+{
+	const struct ember_host *host = blk->host;
+	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE, .cq_entries = entries};
+	int rc;
+
+	rc = io_uring_queue_init_params(entries, &blk->ring, &p);
+	if (rc < 0) {
+		host->log(
+		    host, EMBER_LOG_ERROR,
+		    "io_uring: %s (is io_uring disabled? see /proc/sys/kernel/io_uring_disabled)",
+		    strerror(-rc));
+		return rc;
+	}
+	blk->ring_ready = true;
+	blk->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (blk->event_fd < 0) {
+		rc = -errno;
+		host->log(host, EMBER_LOG_ERROR, "eventfd: %s", strerror(-rc));
+		return rc;
+	}
+	rc = io_uring_register_eventfd(&blk->ring, blk->event_fd);
+	if (rc < 0) {
+		host->log(host, EMBER_LOG_ERROR, "io_uring: registering the eventfd: %s",
+			  strerror(-rc));
+		return rc;
+	}
+	blk->watch = host->watch_add(host, blk->event_fd, EMBER_WATCH_IN, on_completions, blk);
+	if (blk->watch < 0) {
+		host->log(host, EMBER_LOG_ERROR, "cannot watch the completion eventfd: %d",
+			  blk->watch);
+		return blk->watch;
+	}
+	return 0;
+}
+
+void blk_uring_exit(struct ember_instance *blk)
+{
+	if (blk->watch >= 0)
+		blk->host->watch_remove(blk->host, blk->watch);
+	blk->watch = -1;
+	if (blk->ring_ready)
+		io_uring_queue_exit(&blk->ring);
+	blk->ring_ready = false;
+	if (blk->event_fd >= 0)
+		close(blk->event_fd);
+	blk->event_fd = -1;
+}
+
+bool blk_uring_queue(struct ember_instance *blk, struct blk_req *req)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&blk->ring);
+
+	if (!sqe)
+		return false;
+	switch (req->op) {
+	case BLK_OP_READ:
+		io_uring_prep_readv(sqe, blk->fd, req->iov, req->iov_count, req->offset);
+		break;
+	case BLK_OP_WRITE:
+		io_uring_prep_writev(sqe, blk->fd, req->iov, req->iov_count, req->offset);
+		break;
+	case BLK_OP_FLUSH:
+		io_uring_prep_fsync(sqe, blk->fd, IORING_FSYNC_DATASYNC);
+		io_uring_sqe_set_flags(sqe, IOSQE_IO_DRAIN);
+		break;
+	case BLK_OP_FALLOCATE:
+		io_uring_prep_fallocate(sqe, blk->fd, req->fallocate_mode, (off_t)req->offset,
+					(off_t)req->len);
+		break;
+	case BLK_OP_DONE:
+		return false; /* not I/O: the caller's bug */
+	}
+	io_uring_sqe_set_data(sqe, req);
+	blk->sq_pending++;
+	return true;
+}
+
+void blk_uring_submit(struct ember_instance *blk)
+{
+	int rc;
+
+	if (!blk->sq_pending)
+		return;
+	rc = io_uring_submit(&blk->ring);
+	if (rc < 0)
+		/* The SQEs stay queued; the next kick or completion submits them again. */
+		blk->host->log(blk->host, EMBER_LOG_WARN, "io_uring_submit: %s", strerror(-rc));
+	else
+		blk->sq_pending -= (uint32_t)rc < blk->sq_pending ? (uint32_t)rc : blk->sq_pending;
+}
+
+/* Status of a finished request from its CQE result. */
+static uint8_t status_of(struct ember_instance *blk, const struct blk_req *req, int res)
+{
+	const struct ember_host *host = blk->host;
+
+	if (res < 0) {
+		if (req->op == BLK_OP_FALLOCATE && (res == -EOPNOTSUPP || res == -EINVAL))
+			return VIRTIO_BLK_S_UNSUPP;
+		host->log(host, EMBER_LOG_WARN, "I/O error at byte %llu: %s",
+			  (unsigned long long)req->offset, strerror(-res));
+		return VIRTIO_BLK_S_IOERR;
+	}
+	/* A short transfer means the backing shrank under us or ran out of space. */
+	if ((req->op == BLK_OP_READ || req->op == BLK_OP_WRITE) && (uint64_t)res != req->len) {
+		host->log(host, EMBER_LOG_WARN, "short %s at byte %llu: %d of %llu bytes",
+			  req->op == BLK_OP_READ ? "read" : "write",
+			  (unsigned long long)req->offset, res, (unsigned long long)req->len);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Completes every CQE there is; returns a bitmask of the queues that got chains back. */
+static uint32_t reap(struct ember_instance *blk)
+{
+	struct io_uring_cqe *cqe;
+	uint32_t touched = 0;
+
+	while (io_uring_peek_cqe(&blk->ring, &cqe) == 0) {
+		struct blk_req *req = io_uring_cqe_get_data(cqe);
+
+		req->status = status_of(blk, req, cqe->res);
+		io_uring_cqe_seen(&blk->ring, cqe);
+		touched |= 1u << req->queue;
+		blk_complete(blk, req);
+	}
+	return touched;
+}
+
+static void on_completions(void *arg, int fd, uint32_t revents)
+{
+	struct ember_instance *blk = arg;
+	const struct ember_host *host = blk->host;
+	uint64_t v;
+	uint32_t touched;
+
+	(void)revents;
+	/* Clear first: a CQE posted after this read signals again, so none is missed. */
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		host->log(host, EMBER_LOG_WARN, "completion eventfd: %s", strerror(errno));
+	touched = reap(blk);
+	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++) {
+		if (touched & (1u << q))
+			host->vq_notify(host, q);
+		/* Slots came free: a queue that stopped at queue_size requests may go on. */
+		if (blk->queues[q].stalled) {
+			blk->queues[q].stalled = false;
+			blk_serve_queue(blk, q);
+		}
+	}
+	blk_uring_submit(blk);
+}
+
+static uint32_t in_flight(const struct ember_instance *blk)
+{
+	uint32_t n = 0;
+
+	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++)
+		n += blk->queues[q].in_flight - (blk->queues[q].held != NULL);
+	return n;
+}
+
+void blk_uring_drain(struct ember_instance *blk)
+{
+	if (!blk->ring_ready)
+		return;
+	while (in_flight(blk)) {
+		int rc = io_uring_submit_and_wait(&blk->ring, 1);
+
+		if (rc < 0 && rc != -EINTR) {
+			blk->host->log(blk->host, EMBER_LOG_ERROR, "waiting for I/O: %s",
+				       strerror(-rc));
+			return;
+		}
+		blk->sq_pending = 0;
+		reap(blk);
+	}
+}

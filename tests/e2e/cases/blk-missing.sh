@@ -1,0 +1,10 @@
+# shellcheck shell=sh
+# virtio-blk config errors: a missing image stops ember before the guest starts, with a message
+# that names the device and the path.
+DEVICES='{ plugin = "virtio-blk"; path = "no-such.img"; }'
+guest g 1 256 poweroff </dev/null
+ember_run g run g.cfg
+[ "$STATUS" != 0 ] || fail "ember started a guest without its disk"
+grep -q 'virtio-blk.0: path "[^"]*no-such.img": cannot open' g.err ||
+	fail "no message naming virtio-blk.0 and the path: $(head -n 3 g.err)"
+[ ! -s g.out ] || fail "a guest started"

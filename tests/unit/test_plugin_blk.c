@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The virtio-blk plugin through the harness, on a real temporary file and a real io_uring:
+ * reads and writes, flush, discard and write-zeroes on the file's blocks, read-only, GET_ID,
+ * every kind of malformed request, the rate limits on the fake clock, resets and leaks.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "driver_vq.h"
+#include "harness.h"
+#include "virtio/virtio_mmio.h"
+
+#define F_VERSION_1    (1ULL << EMBER_VIRTIO_F_VERSION_1)
+#define F_EVENT_IDX    (1ULL << EMBER_VIRTIO_F_EVENT_IDX)
+#define F_RO	       (1ULL << 5)
+#define F_FLUSH	       (1ULL << 9)
+#define F_MQ	       (1ULL << 12)
+#define F_DISCARD      (1ULL << 13)
+#define F_WRITE_ZEROES (1ULL << 14)
+#define T_IN	       0
+#define T_OUT	       1
+#define T_FLUSH	       4
+#define T_GET_ID       8
+#define T_DISCARD      11
+#define T_WRITE_ZEROES 13
+#define S_OK	       0
+#define S_IOERR	       1
+#define S_UNSUPP       2
+#define NO_STATUS      0xee /* what the status byte holds before the device answers */
+#define DISK_BYTES     (4u << 20)
+#define MS	       1000000ULL
+
+static struct harness h;
+static struct driver_vq vq;
+static char err[512];
+static char path[64];
+
+static void make_disk(uint8_t fill)
+{
+	int fd;
+	uint8_t *buf = malloc(DISK_BYTES);
+
+	snprintf(path, sizeof(path), "/tmp/ember-blk-test-XXXXXX");
+	fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	memset(buf, fill, DISK_BYTES);
+	cr_assert_eq(write(fd, buf, DISK_BYTES), (ssize_t)DISK_BYTES);
+	cr_assert_eq(fsync(fd), 0);
+	close(fd);
+	free(buf);
+}
+
+static int create(const char *extra)
+{
+	char opts[1024];
+
+	snprintf(opts, sizeof(opts), "path = \"%s\"; %s", path, extra ? extra : "");
+	return harness_create(&h, "virtio-blk", opts, err, sizeof(err));
+}
+
+static uint64_t device_features(void)
+{
+	uint64_t f;
+
+	harness_write32(&h, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	f = harness_read32(&h, VIRTIO_MMIO_DEVICE_FEATURES);
+	harness_write32(&h, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	return f | (uint64_t)harness_read32(&h, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+}
+
+/* A disk of 0x5a bytes, a device on it with `extra` options, queue 0 of 64 ready. */
+static void start(const char *extra)
+{
+	harness_init(&h);
+	make_disk(0x5a);
+	cr_assert_eq(create(extra), 0, "%s", err);
+	cr_assert(driver_negotiate(&h, device_features() & ~F_EVENT_IDX) &
+		  VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, 64);
+	driver_ok(&h);
+}
+
+static void teardown(void)
+{
+	cr_expect_eq(harness_fini(&h), 0, "leaks; log:\n%s", h.log);
+	if (path[0])
+		unlink(path);
+	path[0] = '\0';
+}
+
+static uint32_t config32(uint32_t off)
+{
+	return harness_read32(&h, VIRTIO_MMIO_CONFIG + off);
+}
+
+struct req {
+	uint64_t hdr, data, status;
+	uint32_t data_len;
+};
+
+/* Queues header + (data) + status on vq and kicks. data_write: the device writes the data. */
+static struct req submit_on(struct driver_vq *q, uint32_t type, uint64_t sector, uint32_t data_len,
+			    bool data_write)
+{
+	struct req r = {.data_len = data_len};
+	struct driver_buf b[3];
+	unsigned n = 0;
+	uint8_t *hdr;
+
+	r.hdr = harness_alloc(&h, 16, 8);
+	hdr = harness_ptr(&h, r.hdr, 16);
+	memcpy(hdr, &type, 4);
+	memcpy(hdr + 8, &sector, 8);
+	b[n++] = (struct driver_buf){r.hdr, 16, false};
+	if (data_len) {
+		r.data = harness_alloc(&h, data_len, 8);
+		b[n++] = (struct driver_buf){r.data, data_len, data_write};
+	}
+	r.status = harness_alloc(&h, 1, 1);
+	*(uint8_t *)harness_ptr(&h, r.status, 1) = NO_STATUS;
+	b[n++] = (struct driver_buf){r.status, 1, true};
+	driver_vq_add(q, b, n);
+	driver_vq_kick(q);
+	return r;
+}
+
+static struct req submit(uint32_t type, uint64_t sector, uint32_t data_len, bool data_write)
+{
+	return submit_on(&vq, type, sector, data_len, data_write);
+}
+
+/* Polls the completion eventfd (real time: io_uring is real) until a used entry shows. */
+static bool wait_used_tries(struct driver_vq *q, uint32_t *len, int tries)
+{
+	struct timespec t = {0, 100000};
+	uint32_t id, dummy;
+
+	for (int i = 0; i < tries; i++) {
+		if (driver_vq_get_used(q, &id, len ? len : &dummy))
+			return true;
+		harness_poll(&h);
+		nanosleep(&t, NULL);
+	}
+	return false;
+}
+
+static bool wait_used_on(struct driver_vq *q, uint32_t *len)
+{
+	return wait_used_tries(q, len, 20000);
+}
+
+/* A short look (~20 ms): for "nothing yet" checks and fake-clock loops. */
+static bool peek_used(uint32_t *len)
+{
+	return wait_used_tries(&vq, len, 200);
+}
+
+static bool wait_used(uint32_t *len)
+{
+	return wait_used_on(&vq, len);
+}
+
+static uint8_t status_of(const struct req *r)
+{
+	return *(uint8_t *)harness_ptr(&h, r->status, 1);
+}
+
+/* Submits, waits, returns the status byte. */
+static uint8_t run(uint32_t type, uint64_t sector, uint32_t data_len, bool data_write,
+		   struct req *out)
+{
+	struct req r = submit(type, sector, data_len, data_write);
+
+	cr_assert(wait_used(NULL), "no completion; log:\n%s", h.log);
+	if (out)
+		*out = r;
+	return status_of(&r);
+}
+
+static void dwz_segment(struct req *r, uint64_t sector, uint32_t num, uint32_t flags)
+{
+	uint8_t *p = harness_ptr(&h, r->data, 16);
+
+	memcpy(p, &sector, 8);
+	memcpy(p + 8, &num, 4);
+	memcpy(p + 12, &flags, 4);
+}
+
+/* Discard/write-zeroes need the segment in place before the kick: build by hand. */
+static uint8_t run_dwz(uint32_t type, uint64_t sector, uint32_t num, uint32_t flags)
+{
+	struct driver_buf b[3];
+	struct req r;
+	uint8_t *hdr;
+
+	r.hdr = harness_alloc(&h, 16, 8);
+	hdr = harness_ptr(&h, r.hdr, 16);
+	memcpy(hdr, &type, 4);
+	r.data = harness_alloc(&h, 16, 8);
+	dwz_segment(&r, sector, num, flags);
+	r.status = harness_alloc(&h, 1, 1);
+	b[0] = (struct driver_buf){r.hdr, 16, false};
+	b[1] = (struct driver_buf){r.data, 16, false};
+	b[2] = (struct driver_buf){r.status, 1, true};
+	driver_vq_add(&vq, b, 3);
+	driver_vq_kick(&vq);
+	cr_assert(wait_used(NULL), "no completion; log:\n%s", h.log);
+	return status_of(&r);
+}
+
+static void file_read(uint64_t off, void *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+	close(fd);
+}
+
+static long long file_blocks(void)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0);
+	return (long long)st.st_blocks;
+}
+
+static bool needs_reset(void)
+{
+	return harness_read32(&h, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET;
+}
+
+TestSuite(blk, .fini = teardown);
+
+Test(blk, identity_features_and_config)
+{
+	uint64_t f;
+
+	start("serial = \"abc\"; num_queues = 4;");
+	cr_assert_eq(harness_read32(&h, VIRTIO_MMIO_DEVICE_ID), 2);
+	f = device_features();
+	cr_assert_eq(f & (F_FLUSH | F_MQ | F_DISCARD | F_WRITE_ZEROES | F_RO),
+		     F_FLUSH | F_MQ | F_DISCARD | F_WRITE_ZEROES);
+	cr_assert(f & (1ULL << 1 | 1ULL << 2 | 1ULL << 6), "SIZE_MAX, SEG_MAX, BLK_SIZE");
+	cr_assert_eq(config32(0), DISK_BYTES / 512, "capacity low");
+	cr_assert_eq(config32(4), 0, "capacity high");
+	cr_assert_eq(config32(12), 126, "seg_max");
+	cr_assert_eq(config32(20), 512, "blk_size");
+	cr_assert_eq(config32(32) >> 16, 4, "num_queues");
+	cr_assert_eq(config32(40), 1, "max_discard_seg");
+	cr_assert_eq(config32(56) & 0xff, 1, "write_zeroes_may_unmap");
+	harness_write32(&h, VIRTIO_MMIO_QUEUE_SEL, 3);
+	cr_assert_eq(harness_read32(&h, VIRTIO_MMIO_QUEUE_NUM_MAX), 256);
+}
+
+Test(blk, write_then_read_round_trip)
+{
+	uint8_t pattern[8192], back[8192];
+	struct req w, r;
+	uint32_t len;
+
+	start("");
+	for (size_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 7 + 3);
+	w = submit(T_OUT, 8, sizeof(pattern), false);
+	memcpy(harness_ptr(&h, w.data, sizeof(pattern)), pattern, sizeof(pattern));
+	/* The kick happened before the data was in place: only the status counts here. */
+	cr_assert(wait_used(NULL));
+	cr_assert_eq(status_of(&w), S_OK);
+	/* Write again now that the data is there (same sector). */
+	{
+		struct driver_buf b[3];
+
+		b[0] = (struct driver_buf){w.hdr, 16, false};
+		b[1] = (struct driver_buf){w.data, sizeof(pattern), false};
+		b[2] = (struct driver_buf){w.status, 1, true};
+		driver_vq_add(&vq, b, 3);
+		driver_vq_kick(&vq);
+		cr_assert(wait_used(&len));
+		cr_assert_eq(len, 1);
+	}
+	file_read(8 * 512, back, sizeof(back));
+	cr_assert_arr_eq(back, pattern, sizeof(pattern), "the file holds what the guest wrote");
+	r = submit(T_IN, 8, sizeof(back), true);
+	cr_assert(wait_used(&len));
+	cr_assert_eq(status_of(&r), S_OK);
+	cr_assert_eq(len, sizeof(back) + 1, "data + status");
+	cr_assert_arr_eq(harness_ptr(&h, r.data, sizeof(back)), pattern, sizeof(pattern));
+	/* The untouched part of the disk reads as the file's fill byte. */
+	r = submit(T_IN, 0, 512, true);
+	cr_assert(wait_used(NULL));
+	cr_assert_eq(((uint8_t *)harness_ptr(&h, r.data, 512))[511], 0x5a);
+}
+
+Test(blk, read_split_over_descriptors_and_indirect)
+{
+	struct driver_buf b[4];
+	uint64_t hdr, st;
+	uint32_t type = T_IN, len;
+	uint64_t sector = 1;
+
+	start("");
+	hdr = harness_alloc(&h, 16, 8);
+	memcpy(harness_ptr(&h, hdr, 16), &type, 4);
+	memcpy((uint8_t *)harness_ptr(&h, hdr, 16) + 8, &sector, 8);
+	st = harness_alloc(&h, 1, 1);
+	b[0] = (struct driver_buf){hdr, 16, false};
+	b[1] = (struct driver_buf){harness_alloc(&h, 512, 8), 512, true};
+	b[2] = (struct driver_buf){harness_alloc(&h, 1024, 8), 1024, true};
+	b[3] = (struct driver_buf){st, 1, true};
+	driver_vq_add_indirect(&vq, b, 4);
+	driver_vq_kick(&vq);
+	cr_assert(wait_used(&len));
+	cr_assert_eq(len, 1537);
+	cr_assert_eq(*(uint8_t *)harness_ptr(&h, st, 1), S_OK);
+	cr_assert_eq(((uint8_t *)harness_ptr(&h, b[2].gpa, 1024))[1023], 0x5a);
+}
+
+Test(blk, flush_completes_after_writes)
+{
+	start("");
+	cr_assert_eq(run(T_OUT, 0, 4096, false, NULL), S_OK);
+	cr_assert_eq(run(T_FLUSH, 0, 0, false, NULL), S_OK);
+	/* A flush queued right behind writes in one kick: all complete, the flush last-ish. */
+	submit(T_OUT, 16, 4096, false);
+	submit(T_OUT, 24, 4096, false);
+	{
+		struct req f = submit(T_FLUSH, 0, 0, false);
+
+		for (int i = 0; i < 3; i++)
+			cr_assert(wait_used(NULL));
+		cr_assert_eq(status_of(&f), S_OK);
+	}
+}
+
+Test(blk, unsafe_cache_flush_is_immediate)
+{
+	struct req f;
+
+	start("cache = \"unsafe\";");
+	f = submit(T_FLUSH, 0, 0, false);
+	/* Answered inside the kick: no I/O, no poll needed. */
+	cr_assert(driver_vq_get_used(&vq, &(uint32_t){0}, &(uint32_t){0}));
+	cr_assert_eq(status_of(&f), S_OK);
+}
+
+Test(blk, discard_punches_a_hole)
+{
+	long long before, after;
+	uint8_t back[512];
+
+	start("");
+	before = file_blocks();
+	cr_assert_eq(run_dwz(T_DISCARD, 0, (2u << 20) / 512, 0), S_OK, "%s", h.log);
+	after = file_blocks();
+	cr_assert(after <= before - (2 << 20) / 512 + 16, "st_blocks %lld -> %lld", before, after);
+	file_read(4096, back, sizeof(back));
+	cr_assert_eq(back[0], 0);
+}
+
+Test(blk, write_zeroes_zeroes_and_may_unmap)
+{
+	uint8_t back[4096];
+	long long before;
+
+	start("");
+	cr_assert_eq(run_dwz(T_WRITE_ZEROES, 8, 8, 0), S_OK);
+	file_read(8 * 512, back, sizeof(back));
+	for (size_t i = 0; i < sizeof(back); i++)
+		cr_assert_eq(back[i], 0);
+	file_read(16 * 512, back, 1);
+	cr_assert_eq(back[0], 0x5a, "only the range is zeroed");
+	before = file_blocks();
+	cr_assert_eq(run_dwz(T_WRITE_ZEROES, 2048, 2048, 1 /* UNMAP */), S_OK);
+	cr_assert(file_blocks() <= before - 2048 + 16, "unmap punched a hole");
+}
+
+Test(blk, discard_disabled_and_bad_segments)
+{
+	start("discard = false;");
+	cr_assert_eq(device_features() & F_DISCARD, 0);
+	cr_assert_eq(config32(56) & 0xff, 0, "write_zeroes_may_unmap");
+	cr_assert_eq(run_dwz(T_DISCARD, 0, 8, 0), S_UNSUPP);
+	cr_assert_eq(run_dwz(T_WRITE_ZEROES, 0, 8, 0x2), S_UNSUPP, "unknown flag");
+	cr_assert_eq(run_dwz(T_WRITE_ZEROES, DISK_BYTES / 512 - 4, 8, 0), S_IOERR, "past the end");
+	cr_assert_eq(run_dwz(T_WRITE_ZEROES, 0, 0, 0), S_OK, "empty range");
+	cr_assert_eq(run(T_WRITE_ZEROES, 0, 32, false, NULL), S_IOERR, "two segments");
+	cr_assert_eq(run(T_WRITE_ZEROES, 0, 8, false, NULL), S_IOERR, "half a segment");
+	cr_assert_not(needs_reset());
+}
+
+Test(blk, discard_with_unmap_flag_is_unsupported)
+{
+	start("");
+	cr_assert_eq(run_dwz(T_DISCARD, 0, 8, 1), S_UNSUPP);
+}
+
+Test(blk, read_only_serves_reads_and_refuses_writes)
+{
+	uint8_t back[512];
+
+	start("read_only = true;");
+	cr_assert(device_features() & F_RO);
+	cr_assert_eq(device_features() & (F_DISCARD | F_WRITE_ZEROES), 0);
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK);
+	cr_assert_eq(run(T_OUT, 0, 512, false, NULL), S_IOERR);
+	cr_assert_eq(run_dwz(T_WRITE_ZEROES, 0, 8, 0), S_IOERR);
+	cr_assert_eq(run(T_FLUSH, 0, 0, false, NULL), S_OK);
+	file_read(0, back, sizeof(back));
+	cr_assert_eq(back[0], 0x5a, "the file is untouched");
+}
+
+Test(blk, get_id_returns_the_serial)
+{
+	struct req r;
+	uint32_t len;
+
+	start("serial = \"ember-disk-012345678\";"); /* exactly 20 bytes: no terminator */
+	r = submit(T_GET_ID, 0, 20, true);
+	cr_assert(driver_vq_get_used(&vq, &(uint32_t){0}, &len));
+	cr_assert_eq(status_of(&r), S_OK);
+	cr_assert_eq(len, 21);
+	cr_assert_eq(memcmp(harness_ptr(&h, r.data, 20), "ember-disk-012345678", 20), 0);
+}
+
+Test(blk, sectors_past_the_end_are_io_errors)
+{
+	start("");
+	cr_assert_eq(run(T_IN, DISK_BYTES / 512 - 1, 512, true, NULL), S_OK, "last sector");
+	cr_assert_eq(run(T_IN, DISK_BYTES / 512, 512, true, NULL), S_IOERR);
+	cr_assert_eq(run(T_IN, DISK_BYTES / 512 - 1, 1024, true, NULL), S_IOERR, "spans the end");
+	cr_assert_eq(run(T_OUT, UINT64_MAX / 256, 512, false, NULL), S_IOERR, "overflowing sector");
+	cr_assert_eq(run(T_IN, 0, 100, true, NULL), S_IOERR, "not whole sectors");
+	cr_assert_not(needs_reset());
+}
+
+Test(blk, unknown_type_is_unsupported)
+{
+	start("");
+	cr_assert_eq(run(99, 0, 0, false, NULL), S_UNSUPP);
+	cr_assert_eq(run(T_IN + 2 /* legacy SCSI */, 0, 0, false, NULL), S_UNSUPP);
+	cr_assert_not(needs_reset());
+}
+
+/* Raw chains: each breaks the request structure, so the device asks for a reset. */
+static void expect_reset_for(const struct driver_buf *b, unsigned n, const char *why)
+{
+	uint32_t len;
+
+	driver_vq_add(&vq, b, n);
+	driver_vq_kick(&vq);
+	cr_assert(wait_used(&len), "the chain still comes back");
+	cr_assert(needs_reset(), "%s: no NEEDS_RESET", why);
+	cr_assert(harness_log_contains(&h, why), "%s not logged:\n%s", why, h.log);
+}
+
+Test(blk, short_header_needs_reset)
+{
+	struct driver_buf b[2];
+
+	start("");
+	b[0] = (struct driver_buf){harness_alloc(&h, 8, 8), 8, false};
+	b[1] = (struct driver_buf){harness_alloc(&h, 1, 1), 1, true};
+	expect_reset_for(b, 2, "without its 16-byte header");
+}
+
+Test(blk, no_status_byte_needs_reset)
+{
+	struct driver_buf b = {0, 16, false};
+
+	start("");
+	b.gpa = harness_alloc(&h, 16, 8);
+	expect_reset_for(&b, 1, "without a status byte");
+}
+
+Test(blk, read_with_readable_data_needs_reset)
+{
+	struct driver_buf b[3];
+
+	start("");
+	b[0] = (struct driver_buf){harness_alloc(&h, 16, 8), 16, false}; /* type 0: IN */
+	b[1] = (struct driver_buf){harness_alloc(&h, 512, 8), 512, false};
+	b[2] = (struct driver_buf){harness_alloc(&h, 1, 1), 1, true};
+	expect_reset_for(b, 3, "read request with device-readable data");
+}
+
+Test(blk, write_with_writable_data_needs_reset)
+{
+	struct driver_buf b[3];
+	uint32_t type = T_OUT;
+
+	start("");
+	b[0] = (struct driver_buf){harness_alloc(&h, 16, 8), 16, false};
+	memcpy(harness_ptr(&h, b[0].gpa, 4), &type, 4);
+	b[1] = (struct driver_buf){harness_alloc(&h, 512, 8), 512, true};
+	b[2] = (struct driver_buf){harness_alloc(&h, 1, 1), 1, true};
+	expect_reset_for(b, 3, "write request with device-writable data");
+}
+
+Test(blk, device_recovers_after_reset)
+{
+	struct driver_buf b = {0, 16, false};
+
+	start("");
+	b.gpa = harness_alloc(&h, 16, 8);
+	expect_reset_for(&b, 1, "without a status byte");
+	cr_assert(driver_negotiate(&h, F_VERSION_1 | F_FLUSH) & VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, 64);
+	driver_ok(&h);
+	cr_assert_not(needs_reset());
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK);
+}
+
+Test(blk, several_queues)
+{
+	struct driver_vq q2;
+	struct req r;
+
+	harness_init(&h);
+	make_disk(0x5a);
+	cr_assert_eq(create("num_queues = 4;"), 0, "%s", err);
+	cr_assert(driver_negotiate(&h, F_VERSION_1 | F_MQ) & VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, 64);
+	driver_vq_setup(&h, &q2, 2, 32);
+	driver_ok(&h);
+	r = submit_on(&q2, T_IN, 3, 512, true);
+	cr_assert(wait_used_on(&q2, NULL));
+	cr_assert_eq(status_of(&r), S_OK);
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK);
+}
+
+Test(blk, ops_rate_limit_on_the_fake_clock)
+{
+	struct req r[4];
+	uint32_t len;
+
+	start("ops_per_sec = 10; ops_burst = 2;");
+	for (int i = 0; i < 4; i++)
+		r[i] = submit(T_IN, (uint64_t)i, 512, true);
+	cr_assert(wait_used(&len));
+	cr_assert(wait_used(&len), "the burst serves two at once");
+	cr_assert_eq(status_of(&r[2]), NO_STATUS, "the third waits for a token");
+	cr_assert_eq(harness_callbacks(&h), 2, "the completion watch and a refill timer");
+	harness_advance(&h, 50 * MS);
+	harness_poll(&h);
+	cr_assert_eq(status_of(&r[2]), NO_STATUS);
+	harness_advance(&h, 51 * MS);
+	cr_assert(wait_used(&len), "a token after 100 ms");
+	cr_assert_eq(status_of(&r[2]), S_OK);
+	cr_assert_eq(status_of(&r[3]), NO_STATUS);
+	harness_advance(&h, 100 * MS);
+	cr_assert(wait_used(&len));
+	cr_assert_eq(status_of(&r[3]), S_OK);
+}
+
+Test(blk, bandwidth_limit_on_the_fake_clock)
+{
+	uint64_t t0;
+	int done = 0;
+	uint32_t len;
+
+	/* 64 KiB/s, bucket of 8 KiB: 16 reads of 8 KiB (128 KiB) take about 2 s (the first is
+	 * free). */
+	start("bandwidth_bytes_per_sec = \"64K\"; bandwidth_burst_bytes = \"8K\";");
+	t0 = h.now_ns;
+	for (int i = 0; i < 16; i++)
+		submit(T_IN, (uint64_t)i * 16, 8192, true);
+	while (done < 16) {
+		if (peek_used(&len))
+			done++;
+		else
+			harness_advance(&h, 10 * MS);
+		if (h.now_ns - t0 > 5000 * MS)
+			break;
+	}
+	cr_assert_eq(done, 16);
+	cr_assert(h.now_ns - t0 >= 1800 * MS && h.now_ns - t0 <= 2000 * MS, "took %llu ms",
+		  (unsigned long long)((h.now_ns - t0) / MS));
+}
+
+Test(blk, reset_and_destroy_with_requests_held_leak_nothing)
+{
+	start("ops_per_sec = 1; ops_burst = 1;");
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK);
+	submit(T_IN, 1, 512, true); /* held for a token */
+	harness_write32(&h, VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(harness_callbacks(&h), 1, "the timer is gone, the watch stays");
+	cr_assert(driver_negotiate(&h, F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, 64);
+	driver_ok(&h);
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK, "a reset refills the buckets");
+	submit(T_IN, 1, 512, true); /* held again when destroy comes: teardown checks leaks */
+	submit(T_IN, 2, 512, true);
+}
+
+Test(blk, destroy_with_io_in_flight_waits_and_frees)
+{
+	start("");
+	for (int i = 0; i < 16; i++)
+		submit(T_OUT, (uint64_t)i * 8, 4096, false);
+	/* No poll: the completions are still in the ring when teardown destroys the device. */
+}
+
+Test(blk, queue_size_caps_requests_in_flight)
+{
+	struct req r[8];
+	int done = 0;
+	uint32_t len;
+
+	start("queue_size = 2;");
+	for (int i = 0; i < 8; i++)
+		r[i] = submit(T_IN, (uint64_t)i, 512, true);
+	while (done < 8 && wait_used(&len))
+		done++;
+	cr_assert_eq(done, 8, "the queue goes on as slots free up");
+	cr_assert_eq(status_of(&r[7]), S_OK);
+}
+
+Test(blk, config_errors_name_the_device_and_path)
+{
+	harness_init(&h);
+	snprintf(path, sizeof(path), "/nonexistent/ember-disk.img");
+	cr_assert_eq(create(""), -1);
+	cr_assert(strstr(err, "virtio-blk.0"), "%s", err);
+	cr_assert(harness_log_contains(&h, "virtio-blk.0: path \"/nonexistent/ember-disk.img\": "
+					   "cannot open for reading and writing: No such file"),
+		  "%s", h.log);
+	path[0] = '\0';
+	make_disk(0);
+	cr_assert_eq(create("serial = \"this-serial-is-too-long-for-virtio\";"), -1);
+	cr_assert(harness_log_contains(&h, "longer than 20 bytes"), "%s", h.log);
+	cr_assert_eq(create("cache = \"none\";"), -1);
+	cr_assert(harness_log_contains(&h, "must be \"writeback\" or \"unsafe\""), "%s", h.log);
+	cr_assert_eq(create("queue_size = 512;"), -1);
+	cr_assert(strstr(err, "512 is outside 1..256"), "%s", err);
+	cr_assert_eq(create("num_queues = 0;"), -1);
+	cr_assert_eq(harness_create(&h, "virtio-blk", "", err, sizeof(err)), -1,
+		     "path is required");
+}
+
+Test(blk, directory_is_not_a_disk)
+{
+	harness_init(&h);
+	cr_assert_eq(harness_create(&h, "virtio-blk", "path = \"/tmp\"; read_only = true;", err,
+				    sizeof(err)),
+		     -1);
+	cr_assert(harness_log_contains(&h, "not a regular file or a block device"), "%s", h.log);
+}
