@@ -38,6 +38,9 @@ struct plugin_instance {
 	int irq_level; /* MMIO devices: the level last set (atomic) */
 	bool is_virtio;
 	bool transport_up;
+	bool creating;	      /* inside the plugin's create: vq_set_limits allowed */
+	uint32_t queue_count; /* virtio: what this instance offers (vq_set_limits) */
+	uint32_t queue_max_size;
 	struct virtio_mmio transport;
 };
 
@@ -359,6 +362,21 @@ static void host_set_needs_reset(const struct ember_host *host, const char *why)
 		virtio_mmio_set_needs_reset(t, why ? why : "the device asked for it");
 }
 
+static int host_vq_set_limits(const struct ember_host *host, uint32_t count, uint32_t max_size)
+{
+	struct plugin_instance *pi = from_host(host);
+	const struct ember_plugin_desc *d = &pi->plugin->desc;
+
+	if (!pi->creating || !pi->is_virtio)
+		return -EPERM;
+	if (count < 1 || count > d->virtio_queue_count || max_size < 1 ||
+	    max_size > d->virtio_queue_max_size || (max_size & (max_size - 1)))
+		return -EINVAL;
+	pi->queue_count = count;
+	pi->queue_max_size = max_size;
+	return 0;
+}
+
 static const struct ember_host host_template = {
     .struct_size = sizeof(struct ember_host),
     .abi_major = EMBER_ABI_MAJOR,
@@ -386,6 +404,7 @@ static const struct ember_host host_template = {
     .chain_map = host_chain_map,
     .config_changed = host_config_changed,
     .set_needs_reset = host_set_needs_reset,
+    .vq_set_limits = host_vq_set_limits,
 };
 
 static void transport_irq(void *opaque, int level)
@@ -420,7 +439,11 @@ int plugin_instance_create(const struct plugin_instance_params *params,
 	snprintf(pi->name, sizeof(pi->name), "%s", params->name);
 	pthread_mutex_init(&pi->lock, NULL);
 
+	pi->queue_count = p->desc.virtio_queue_count;
+	pi->queue_max_size = p->desc.virtio_queue_max_size;
+	pi->creating = true;
 	rc = p->ops.create(&pi->host, &pi->inst);
+	pi->creating = false;
 	if (rc || !pi->inst) {
 		snprintf(err, err_size, "%s: plugin %s could not create the device (%s)", pi->name,
 			 p->desc.name, rc ? strerror(rc < 0 ? -rc : rc) : "no instance returned");
@@ -434,7 +457,12 @@ int plugin_instance_create(const struct plugin_instance_params *params,
 		    .opaque = pi,
 		};
 
-		if (virtio_mmio_init(&pi->transport, &env, &p->desc, &p->ops, pi->inst)) {
+		/* The descriptor with what the instance chose through vq_set_limits. */
+		struct ember_plugin_desc desc = p->desc;
+
+		desc.virtio_queue_count = (uint16_t)pi->queue_count;
+		desc.virtio_queue_max_size = (uint16_t)pi->queue_max_size;
+		if (virtio_mmio_init(&pi->transport, &env, &desc, &p->ops, pi->inst)) {
 			snprintf(err, err_size, "%s: out of memory", pi->name);
 			goto fail_transport;
 		}
@@ -525,6 +553,11 @@ void plugin_instance_reset(struct plugin_instance *pi)
 	else if (pi->plugin->ops.reset)
 		pi->plugin->ops.reset(pi->inst);
 	pthread_mutex_unlock(&pi->lock);
+}
+
+uint32_t plugin_instance_queue_count(const struct plugin_instance *pi)
+{
+	return pi->is_virtio ? pi->queue_count : 0;
 }
 
 bool plugin_instance_irq_pending(struct plugin_instance *pi)

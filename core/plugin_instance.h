@@ -90,6 +90,9 @@ void plugin_instance_queue_notify(struct plugin_instance *pi, uint32_t queue);
 /* VM reset: the device returns to its power-on state. */
 void plugin_instance_reset(struct plugin_instance *pi);
 
+/* Virtio queues this instance offers (descriptor, or vq_set_limits in create); 0 for MMIO. */
+uint32_t plugin_instance_queue_count(const struct plugin_instance *pi);
+
 /* Whether the interrupt line should be up (for a resample). Any thread. */
 bool plugin_instance_irq_pending(struct plugin_instance *pi);
 

@@ -405,7 +405,7 @@ static int create_one(struct vm_devices *ds, struct vm_device *d, struct vm *vm,
 		}
 	}
 	if (d->plugin->desc.kind == EMBER_DEVICE_VIRTIO) {
-		d->queue_count = d->plugin->desc.virtio_queue_count;
+		d->queue_count = plugin_instance_queue_count(d->pi);
 		if ((rc = wire_notify(d)) < 0) {
 			log_error("%s: queue notifications: %s", d->name, strerror(-rc));
 			return -1;

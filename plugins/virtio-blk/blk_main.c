@@ -5,10 +5,11 @@
  * space, and the per-queue loop that pops chains, parses them, applies the rate limits and
  * hands the I/O to the engine.
  *
- * Queues: the descriptor declares BLK_MAX_QUEUES queues of BLK_QUEUE_MAX_SIZE (ABI 1.0 fixes
- * both per plugin); the config space's num_queues tells the driver how many to use, and
- * queue_size caps how many requests of one queue are in flight (the ring the guest allocates
- * stays QueueNumMax long: ABI 1.0 has no per-instance QueueNumMax).
+ * Queues: the descriptor declares at most BLK_MAX_QUEUES queues of BLK_QUEUE_MAX_SIZE; create
+ * narrows them to num_queues of queue_size through vq_set_limits (ABI 1.1), so the guest sees
+ * exactly that many queues with QueueNumMax = queue_size. On a 1.0 host the guest sees the
+ * descriptor's numbers: num_queues in config space still tells it how many to use, and
+ * queue_size still caps the requests of one queue in flight.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -205,8 +206,19 @@ static int read_options(struct ember_instance *blk)
 			  "cache \"%s\": must be \"writeback\" or \"unsafe\"", cache);
 		return -EINVAL;
 	}
+	if (qs & (qs - 1)) {
+		host->log(host, EMBER_LOG_ERROR, "queue_size %lld: must be a power of two",
+			  (long long)qs);
+		return -EINVAL;
+	}
 	blk->num_queues = (uint32_t)nq;
 	blk->queue_size = (uint32_t)qs;
+	if (EMBER_HOST_HAS(host, vq_set_limits) &&
+	    host->vq_set_limits(host, blk->num_queues, blk->queue_size)) {
+		host->log(host, EMBER_LOG_ERROR, "cannot offer %u queues of %u", blk->num_queues,
+			  blk->queue_size);
+		return -EINVAL;
+	}
 	if (blk->read_only)
 		blk->discard = false;
 	tb_init(&blk->bw, bw, bw_burst, host->clock_ns(host));

@@ -609,19 +609,44 @@ Test(blk, destroy_with_io_in_flight_waits_and_frees)
 	/* No poll: the completions are still in the ring when teardown destroys the device. */
 }
 
-Test(blk, queue_size_caps_requests_in_flight)
+/* queue_size and num_queues are what the guest sees: QueueNumMax, and the queues that exist. */
+static void start_small(const char *extra, uint32_t size)
 {
-	struct req r[8];
-	int done = 0;
+	harness_init(&h);
+	make_disk(0x5a);
+	cr_assert_eq(create(extra), 0, "%s", err);
+	cr_assert(driver_negotiate(&h, device_features() & ~F_EVENT_IDX) &
+		  VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, size);
+	driver_ok(&h);
+}
+
+Test(blk, queue_size_and_num_queues_are_what_the_guest_sees)
+{
+	struct req r;
 	uint32_t len;
 
-	start("queue_size = 2;");
-	for (int i = 0; i < 8; i++)
-		r[i] = submit(T_IN, (uint64_t)i, 512, true);
-	while (done < 8 && wait_used(&len))
-		done++;
-	cr_assert_eq(done, 8, "the queue goes on as slots free up");
-	cr_assert_eq(status_of(&r[7]), S_OK);
+	start_small("queue_size = 4; num_queues = 2;", 4);
+	harness_write32(&h, VIRTIO_MMIO_QUEUE_SEL, 0);
+	cr_assert_eq(harness_read32(&h, VIRTIO_MMIO_QUEUE_NUM_MAX), 4);
+	harness_write32(&h, VIRTIO_MMIO_QUEUE_SEL, 1);
+	cr_assert_eq(harness_read32(&h, VIRTIO_MMIO_QUEUE_NUM_MAX), 4);
+	harness_write32(&h, VIRTIO_MMIO_QUEUE_SEL, 2);
+	cr_assert_eq(harness_read32(&h, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "no third queue");
+	/* A 4-entry ring carries requests one after another. */
+	for (int i = 0; i < 6; i++) {
+		r = submit(T_IN, (uint64_t)i, 512, true);
+		cr_assert(wait_used(&len), "request %d completes", i);
+		cr_assert_eq(status_of(&r), S_OK);
+	}
+}
+
+Test(blk, queue_size_must_be_a_power_of_two)
+{
+	harness_init(&h);
+	make_disk(0x5a);
+	cr_assert_neq(create("queue_size = 6;"), 0);
+	cr_assert(strstr(h.log, "power of two"), "log:\n%s", h.log);
 }
 
 Test(blk, config_errors_name_the_device_and_path)

@@ -307,7 +307,16 @@ struct ember_host {
 	/* The device cannot go on (e.g. a malformed request): show NEEDS_RESET to the driver. */
 	void (*set_needs_reset)(const struct ember_host *host, const char *why);
 
-	void *reserved[8];
+	/*
+	 * ABI 1.1 (check with EMBER_HOST_HAS before use on an older host). EMBER_DEVICE_VIRTIO,
+	 * only from inside create: this instance offers `count` queues (1..virtio_queue_count of
+	 * the descriptor) of at most `max_size` entries each (a power of two, 1..the descriptor's
+	 * virtio_queue_max_size; the guest sees it as QueueNumMax), e.g. from its own options.
+	 * Returns 0, -EINVAL when out of range, or -EPERM outside create or for a plain device.
+	 */
+	int (*vq_set_limits)(const struct ember_host *host, uint32_t count, uint32_t max_size);
+
+	void *reserved[7];
 };
 
 /* True when the host table has member m and it is set (for members newer than the plugin's
@@ -367,6 +376,7 @@ EMBER_STATIC_ASSERT(offsetof(struct ember_host, irq_set) == 88, "ember_host layo
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, guest_panic) == 136, "ember_host layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, vq_pop) == 144, "ember_host layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, set_needs_reset) == 200, "ember_host layout");
+EMBER_STATIC_ASSERT(offsetof(struct ember_host, vq_set_limits) == 208, "ember_host layout");
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,13 @@
 #define EMBER_VERSION_H
 
 #define EMBER_ABI_MAJOR 1
-#define EMBER_ABI_MINOR 0
+#define EMBER_ABI_MINOR 1
+
+/*
+ * History:
+ *   1.0  the first ABI
+ *   1.1  ember_host.vq_set_limits (was reserved[0]): per-instance virtio queue count and size
+ */
 
 /* The name of the one symbol a plugin exports; never changes, so a refusal can name versions. */
 #define EMBER_PLUGIN_ENTRY_NAME "ember_plugin_entry"
