@@ -323,20 +323,34 @@ static int load_device(const struct loader *ld, const config_setting_t *dev, uns
 	return 0;
 }
 
+/*
+ * The optional list `name` of root: *count 0 when absent or empty. libconfig arrays hold only
+ * scalars, so an array is accepted too (it is how "[]" and lists of strings are written).
+ * Returns -1 with the message when `name` is something else; `shape` completes "expected a list".
+ */
+static int get_list(const struct loader *ld, const config_setting_t *root, const char *name,
+		    const char *shape, const config_setting_t **out, unsigned *count)
+{
+	const config_setting_t *s = config_setting_get_member(root, name);
+
+	*out = s;
+	*count = 0;
+	if (!s)
+		return 0;
+	if (!config_setting_is_list(s) && !config_setting_is_array(s))
+		return fail(ld, s, name, "expected a list %s, got %s", shape, type_name(s));
+	*count = (unsigned)config_setting_length(s);
+	return 0;
+}
+
 static int load_devices(const struct loader *ld, const config_setting_t *root,
 			struct vm_config *cfg)
 {
-	const config_setting_t *devices = config_setting_get_member(root, "devices");
+	const config_setting_t *devices;
 	unsigned count;
 
-	if (!devices)
-		return 0;
-	/* libconfig arrays hold only scalars, so an array is accepted only to say "[]" is empty. */
-	if (!config_setting_is_list(devices) && !config_setting_is_array(devices))
-		return fail(ld, devices, "devices",
-			    "expected a list ( { plugin = \"NAME\"; ... }, ... ), got %s",
-			    type_name(devices));
-	count = (unsigned)config_setting_length(devices);
+	if (get_list(ld, root, "devices", "( { plugin = \"NAME\"; ... }, ... )", &devices, &count))
+		return -1;
 	if (count == 0)
 		return 0;
 	cfg->devices = calloc(count, sizeof(*cfg->devices));
@@ -398,15 +412,11 @@ static int parse_file(const struct loader *ld, config_t *lc)
 static int load_plugin_dirs(const struct loader *ld, const config_setting_t *root,
 			    struct vm_config *cfg)
 {
-	const config_setting_t *dirs = config_setting_get_member(root, "plugin_dirs");
+	const config_setting_t *dirs;
 	unsigned count;
 
-	if (!dirs)
-		return 0;
-	if (!config_setting_is_list(dirs) && !config_setting_is_array(dirs))
-		return fail(ld, dirs, "plugin_dirs",
-			    "expected a list of folders [ \"DIR\", ... ], got %s", type_name(dirs));
-	count = (unsigned)config_setting_length(dirs);
+	if (get_list(ld, root, "plugin_dirs", "of folders [ \"DIR\", ... ]", &dirs, &count))
+		return -1;
 	if (count == 0)
 		return 0;
 	cfg->plugin_dirs = calloc(count, sizeof(*cfg->plugin_dirs));
