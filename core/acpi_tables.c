@@ -370,11 +370,12 @@ static void dsdt_mmio_device(struct aml_buf *b, const struct acpi_mmio_device *d
 	crs = aml_resource_template_begin(b);
 	aml_res_memory32_fixed(b, true, (uint32_t)d->base, d->size);
 	/*
-	 * Level-triggered: the device holds its line while its interrupt status is non-zero
-	 * (irqfd with a resample fd), so no notification is lost while one awaits EOI.
+	 * Virtio devices are edge-triggered: every notification pulses the line (irqfd), and an
+	 * edge that comes while the last one is in service waits in the LAPIC, so none is lost.
+	 * Plain devices hold a level (irqfd with a resample fd re-raises it after EOI).
 	 */
 	if (d->gsi != 0)
-		aml_res_interrupt(b, AML_IRQ_CONSUMER, d->gsi);
+		aml_res_interrupt(b, AML_IRQ_CONSUMER | (d->edge ? AML_IRQ_EDGE : 0), d->gsi);
 	aml_resource_template_end(b, crs);
 	aml_device_end(b, dev);
 }

@@ -9,6 +9,7 @@
 #ifndef EMBER_ACPI_TABLES_H
 #define EMBER_ACPI_TABLES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +19,8 @@ struct acpi_mmio_device {
 	uint32_t uid;  /* _UID, unique among devices with the same hid */
 	uint64_t base; /* below 4 GiB */
 	uint32_t size;
-	uint32_t gsi; /* level-triggered, active-high IOAPIC line (16..23); 0 = no interrupt */
+	uint32_t gsi; /* active-high IOAPIC line (16..23); 0 = no interrupt */
+	bool edge;    /* edge-triggered (virtio: a pulse per notification); else level */
 };
 
 struct acpi_config {

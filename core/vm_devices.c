@@ -304,18 +304,31 @@ static void on_notify(void *opaque, int fd, uint32_t events)
 			plugin_instance_queue_notify(d->pi, q);
 }
 
-static int wire_irq(struct vm_device *d)
+/*
+ * Virtio lines are edge-triggered: a plain irqfd, each write one pulse. Plain devices hold a
+ * level: the irqfd gets a resample fd, KVM lowers the line at EOI and signals it, and
+ * on_resample raises it again while the device still wants it. Edge saves that wake-up of the
+ * event loop per interrupt.
+ */
+static int wire_irq(struct vm_device *d, bool edge)
 {
-	struct kvm_irqfd irqfd = {.gsi = d->gsi, .flags = KVM_IRQFD_FLAG_RESAMPLE};
+	struct kvm_irqfd irqfd = {.gsi = d->gsi};
 
 	d->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	d->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (d->irq_fd < 0 || d->resample_fd < 0)
+	if (d->irq_fd < 0)
 		return -errno;
 	irqfd.fd = (uint32_t)d->irq_fd;
-	irqfd.resamplefd = (uint32_t)d->resample_fd;
+	if (!edge) {
+		d->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (d->resample_fd < 0)
+			return -errno;
+		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irqfd.resamplefd = (uint32_t)d->resample_fd;
+	}
 	if (ioctl(d->vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
 		return -errno;
+	if (edge)
+		return 0;
 	d->resample_watch = event_loop_watch(d->vm->loop, d->resample_fd, EPOLLIN, on_resample, d);
 	return d->resample_watch ? 0 : -errno;
 }
@@ -389,7 +402,7 @@ static int create_one(struct vm_devices *ds, struct vm_device *d, struct vm *vm,
 			return -1;
 		}
 		d->gsi = (*next_gsi)++;
-		if ((rc = wire_irq(d)) < 0) {
+		if ((rc = wire_irq(d, d->plugin->desc.kind == EMBER_DEVICE_VIRTIO)) < 0) {
 			log_error("%s: interrupt line %u: %s", d->name, d->gsi, strerror(-rc));
 			return -1;
 		}
@@ -419,6 +432,7 @@ static int create_one(struct vm_devices *ds, struct vm_device *d, struct vm *vm,
 		a->base = d->base;
 		a->size = (uint32_t)d->size;
 		a->gsi = d->gsi;
+		a->edge = d->plugin->desc.kind == EMBER_DEVICE_VIRTIO;
 	}
 	log_debug("%s: window %#llx+%#llx, gsi %u", d->name, (unsigned long long)d->base,
 		  (unsigned long long)d->size, d->gsi);

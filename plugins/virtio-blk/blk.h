@@ -170,6 +170,13 @@ int blk_uring_init(struct ember_instance *blk, uint32_t entries);
 bool blk_uring_queue(struct ember_instance *blk, struct blk_req *req);
 /* Submits what blk_uring_queue prepared: one io_uring_enter per batch. */
 void blk_uring_submit(struct ember_instance *blk);
+/*
+ * Completes what is done now (reap, push, one notify per touched queue), serves queues that
+ * waited for free slots, submits. Called on the completion eventfd, and right after a kick's
+ * submit: reads served from the page cache complete inside io_uring_enter, and the guest then
+ * hears of them without another trip round the event loop.
+ */
+void blk_uring_complete(struct ember_instance *blk);
 /* Waits for every request in flight (destroy only), completing them. */
 void blk_uring_drain(struct ember_instance *blk);
 void blk_uring_exit(struct ember_instance *blk);

@@ -315,8 +315,10 @@ static void blk_config_read(struct ember_instance *blk, uint32_t offset, void *d
 
 static void blk_queue_notify(struct ember_instance *blk, uint32_t queue)
 {
-	if (!blk->queues[queue].held) /* a held request is served by the timer, in order */
-		blk_serve_queue(blk, queue);
+	if (blk->queues[queue].held) /* a held request is served by the timer, in order */
+		return;
+	blk_serve_queue(blk, queue);
+	blk_uring_complete(blk);
 }
 
 static const struct ember_option blk_options[] = {

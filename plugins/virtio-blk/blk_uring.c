@@ -148,18 +148,11 @@ static uint32_t reap(struct ember_instance *blk)
 	return touched;
 }
 
-static void on_completions(void *arg, int fd, uint32_t revents)
+void blk_uring_complete(struct ember_instance *blk)
 {
-	struct ember_instance *blk = arg;
 	const struct ember_host *host = blk->host;
-	uint64_t v;
-	uint32_t touched;
+	uint32_t touched = reap(blk);
 
-	(void)revents;
-	/* Clear first: a CQE posted after this read signals again, so none is missed. */
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		host->log(host, EMBER_LOG_WARN, "completion eventfd: %s", strerror(errno));
-	touched = reap(blk);
 	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++) {
 		if (touched & (1u << q))
 			host->vq_notify(host, q);
@@ -170,6 +163,19 @@ static void on_completions(void *arg, int fd, uint32_t revents)
 		}
 	}
 	blk_uring_submit(blk);
+}
+
+static void on_completions(void *arg, int fd, uint32_t revents)
+{
+	struct ember_instance *blk = arg;
+	uint64_t v;
+
+	(void)revents;
+	/* Clear first: a CQE posted after this read signals again, so none is missed. */
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		blk->host->log(blk->host, EMBER_LOG_WARN, "completion eventfd: %s",
+			       strerror(errno));
+	blk_uring_complete(blk);
 }
 
 static uint32_t in_flight(const struct ember_instance *blk)

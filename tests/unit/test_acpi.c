@@ -25,8 +25,9 @@
 static uint8_t tables[LAYOUT_ACPI_SIZE];
 
 static const struct acpi_mmio_device two_devices[] = {
-    {.hid = "LNRO0005", .uid = 0, .base = 0xd0000000, .size = 0x1000, .gsi = 16},
+    {.hid = "LNRO0005", .uid = 0, .base = 0xd0000000, .size = 0x1000, .gsi = 16, .edge = true},
     {.hid = "QEMU0001", .uid = 0, .base = 0xd0001000, .size = 0x1000, .gsi = 0},
+    {.hid = "ACME0001", .uid = 0, .base = 0xd0002000, .size = 0x1000, .gsi = 17},
 };
 
 static uint32_t le32(const uint8_t *p)
@@ -220,12 +221,13 @@ static int try_build(unsigned vcpus, const struct acpi_mmio_device *devs, size_t
 
 Test(acpi, bad_configs_are_einval)
 {
-	const struct acpi_mmio_device above_4g = {"LNRO0005", 0, 0x100000000ULL, 0x1000, 16};
-	const struct acpi_mmio_device crosses_4g = {"LNRO0005", 0, 0xfffff000ULL, 0x2000, 16};
-	const struct acpi_mmio_device bad_hid = {"lnro0005", 0, 0xd0000000, 0x1000, 16};
-	const struct acpi_mmio_device isa_gsi = {"LNRO0005", 0, 0xd0000000, 0x1000, 4};
-	const struct acpi_mmio_device no_pin = {"LNRO0005", 0, 0xd0000000, 0x1000, 24};
-	const struct acpi_mmio_device empty = {"LNRO0005", 0, 0xd0000000, 0, 16};
+	const struct acpi_mmio_device above_4g = {"LNRO0005", 0, 0x100000000ULL, 0x1000, 16, false};
+	const struct acpi_mmio_device crosses_4g = {"LNRO0005", 0,  0xfffff000ULL,
+						    0x2000,	16, false};
+	const struct acpi_mmio_device bad_hid = {"lnro0005", 0, 0xd0000000, 0x1000, 16, false};
+	const struct acpi_mmio_device isa_gsi = {"LNRO0005", 0, 0xd0000000, 0x1000, 4, false};
+	const struct acpi_mmio_device no_pin = {"LNRO0005", 0, 0xd0000000, 0x1000, 24, false};
+	const struct acpi_mmio_device empty = {"LNRO0005", 0, 0xd0000000, 0, 16, false};
 	const struct acpi_mmio_device dup[] = {two_devices[0], two_devices[0]};
 	const struct acpi_mmio_device *bad[] = {&above_4g, &crosses_4g, &bad_hid,
 						&isa_gsi,  &no_pin,	&empty};
@@ -242,7 +244,7 @@ Test(acpi, bad_configs_are_einval)
 
 Test(acpi, device_ending_at_4g_is_fine)
 {
-	const struct acpi_mmio_device top = {"LNRO0005", 7, 0xfffff000ULL, 0x1000, 23};
+	const struct acpi_mmio_device top = {"LNRO0005", 7, 0xfffff000ULL, 0x1000, 23, false};
 
 	cr_assert_eq(try_build(1, &top, 1, GPA), 0);
 }
@@ -376,8 +378,11 @@ static void iasl_round_trip(const char *name, const uint8_t *table, const char *
 Test(acpi, dsdt_disassembles_and_recompiles_cleanly, .init = make_tmpdir, .fini = remove_tmpdir)
 {
 	static const char *const expect[] = {
-	    "_S5_",	"\\_SB", "COM1",     "PNP0501",	   "PS2K",	 "PNP0303",   "V000",
-	    "LNRO0005", "P001",	 "QEMU0001", "0xD0000000", "0x00000010", "IRQNoFlags"};
+	    "_S5_", "\\_SB", "COM1", "PNP0501", "PS2K", "PNP0303", "V000", "LNRO0005", "P001",
+	    "QEMU0001", "0xD0000000", "0x00000010", "IRQNoFlags",
+	    /* virtio is edge-triggered, a plain device with an interrupt level-triggered */
+	    "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )",
+	    "Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive, ,, )"};
 	size_t used = build(2, two_devices, ARRAY_SIZE(two_devices));
 
 	iasl_round_trip("dsdt", dsdt_of(used), expect, ARRAY_SIZE(expect));
