@@ -89,13 +89,13 @@ report() {
 			else printf "BENCH %s_mib_s %s %s %s iops=%s\n", name, m, r, v["mib_s"], v["iops"]
 			printf "BENCH %s_lat_us %s %s %s lat_max_us=%s ios=%s\n", name, m, r, v["lat_us"], v["lat_max_us"], v["ios"]
 		}'
-	tr -d '\r' <"$work/$1-$2.out" | grep -q 'BLKPERF-END rc=0' || why "$1-$2" "blkperf did not finish cleanly"
+	tr -d '\r' <"$work/$1-$2.out" | grep -q '^BLKPERF-OK' || why "$1-$2" "blkperf did not finish cleanly"
 }
 
 # Warm-up runs (1 s tests, not counted): page cache for the binaries, and QEMU's settings (the
 # fastest that reach the guest's tests, as tools/bench-helpers/bench-run.sh picks them).
 r=$(run_ember ember-warm 1)
-if tr -d '\r' <"$work/ember-warm.out" | grep -q 'BLKPERF-END rc=0'; then
+if tr -d '\r' <"$work/ember-warm.out" | grep -q '^BLKPERF-OK'; then
 	info "guest under ember: $(tr -d '\r' <"$work/ember-warm.out" | grep '^BLKINFO' | head -n 1)"
 else
 	why ember-warm "ember's guest did not finish blkperf ($r)"
@@ -105,7 +105,7 @@ for try in "host $qemu_opts" "host isa-serial=on,acpi=on" "max $qemu_opts" "max 
 	qemu_cpu=${try%% *}
 	qemu_opts=${try#* }
 	r=$(run_qemu qemu-warm 1)
-	if tr -d '\r' <"$work/qemu-warm.out" | grep -q 'BLKPERF-END rc=0'; then
+	if tr -d '\r' <"$work/qemu-warm.out" | grep -q '^BLKPERF-OK'; then
 		qemu_ok=1
 		break
 	fi
