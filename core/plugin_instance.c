@@ -113,8 +113,13 @@ static int host_opt_bool(const struct ember_host *host, const char *name, bool *
 
 static int host_opt_string(const struct ember_host *host, const char *name, const char **out)
 {
-	const struct plugin_option_value *v = find_option(host, name, EMBER_OPTION_STRING);
+	const struct plugin_option_value *v = plugin_option_find(from_host(host)->options, name);
 
+	/* Paths are strings too, already resolved against the config's folder. */
+	if (v && v->option->type != EMBER_OPTION_PATH)
+		v = find_option(host, name, EMBER_OPTION_STRING);
+	else if (!v)
+		errno = ENOENT;
 	if (!v)
 		return -errno;
 	*out = v->str;

@@ -124,7 +124,7 @@ static int check_options(struct plugin *p, char *err, size_t size)
 			what = "has non-zero fields this ember does not know";
 		else if (!valid_name(o->name, 31, false, true) || !strcmp(o->name, "plugin"))
 			what = "has a bad name (want [a-z0-9_], 1..31 chars, not \"plugin\")";
-		else if (o->type < EMBER_OPTION_INT || o->type > EMBER_OPTION_SIZE)
+		else if (o->type < EMBER_OPTION_INT || o->type > EMBER_OPTION_PATH)
 			what = "has an unknown type";
 		else if (o->reserved0 || !all_zero(o->reserved, sizeof(o->reserved)) ||
 			 (o->flags & ~EMBER_OPTION_REQUIRED))
@@ -444,6 +444,8 @@ static const char *option_type_name(uint32_t type)
 		return "string";
 	case EMBER_OPTION_SIZE:
 		return "size";
+	case EMBER_OPTION_PATH:
+		return "path";
 	default:
 		return "?";
 	}
@@ -469,7 +471,7 @@ void plugin_describe(const struct plugin *p, FILE *out)
 		fprintf(out, "  %s (%s", o->name, option_type_name(o->type));
 		if (o->flags & EMBER_OPTION_REQUIRED)
 			fprintf(out, ", required");
-		else if (o->type == EMBER_OPTION_STRING)
+		else if (o->type == EMBER_OPTION_STRING || o->type == EMBER_OPTION_PATH)
 			fprintf(out, ", default \"%s\"",
 				o->default_string ? o->default_string : "");
 		else if (o->type == EMBER_OPTION_BOOL)

@@ -78,6 +78,19 @@ static bool is_integer(const config_setting_t *s)
 	return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
 }
 
+/* A relative path names a file beside the config, as boot.kernel does; absolute ones stay. */
+static char *resolve_against(const char *config_file, const char *path)
+{
+	const char *slash = strrchr(config_file, '/');
+	char *out;
+
+	if (path[0] == '/' || !slash)
+		return strdup(path);
+	if (asprintf(&out, "%.*s/%s", (int)(slash - config_file), config_file, path) < 0)
+		return NULL;
+	return out;
+}
+
 static int take_value(const struct option_ctx *c, const config_setting_t *s,
 		      struct plugin_option_value *v)
 {
@@ -95,6 +108,12 @@ static int take_value(const struct option_ctx *c, const config_setting_t *s,
 			return opt_fail(c, s, o->name, "expected a string");
 		free(v->str);
 		v->str = strdup(config_setting_get_string(s));
+		return v->str ? 0 : opt_fail(c, s, o->name, "out of memory");
+	case EMBER_OPTION_PATH:
+		if (config_setting_type(s) != CONFIG_TYPE_STRING || !*config_setting_get_string(s))
+			return opt_fail(c, s, o->name, "expected a path (a non-empty string)");
+		free(v->str);
+		v->str = resolve_against(c->file, config_setting_get_string(s));
 		return v->str ? 0 : opt_fail(c, s, o->name, "out of memory");
 	case EMBER_OPTION_INT:
 		if (!is_integer(s))
@@ -156,8 +175,9 @@ int plugin_check_options(const struct plugin *p, const struct device_config *dev
 
 		v->option = &p->desc.options[i];
 		v->num = v->option->default_int;
-		if (v->option->type == EMBER_OPTION_STRING && v->option->default_string &&
-		    !(v->str = strdup(v->option->default_string)))
+		if ((v->option->type == EMBER_OPTION_STRING ||
+		     v->option->type == EMBER_OPTION_PATH) &&
+		    v->option->default_string && !(v->str = strdup(v->option->default_string)))
 			goto fail_oom;
 	}
 	for (int i = 0; i < count; i++) {

@@ -7,9 +7,8 @@
  *
  * Queues: the descriptor declares at most BLK_MAX_QUEUES queues of BLK_QUEUE_MAX_SIZE; create
  * narrows them to num_queues of queue_size through vq_set_limits (ABI 1.1), so the guest sees
- * exactly that many queues with QueueNumMax = queue_size. On a 1.0 host the guest sees the
- * descriptor's numbers: num_queues in config space still tells it how many to use, and
- * queue_size still caps the requests of one queue in flight.
+ * exactly that many queues with QueueNumMax = queue_size. The plugin requires ABI 1.1 for it
+ * and for its path option (resolved by ember against the config file's folder).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -213,8 +212,7 @@ static int read_options(struct ember_instance *blk)
 	}
 	blk->num_queues = (uint32_t)nq;
 	blk->queue_size = (uint32_t)qs;
-	if (EMBER_HOST_HAS(host, vq_set_limits) &&
-	    host->vq_set_limits(host, blk->num_queues, blk->queue_size)) {
+	if (host->vq_set_limits(host, blk->num_queues, blk->queue_size)) {
 		host->log(host, EMBER_LOG_ERROR, "cannot offer %u queues of %u", blk->num_queues,
 			  blk->queue_size);
 		return -EINVAL;
@@ -323,9 +321,9 @@ static void blk_queue_notify(struct ember_instance *blk, uint32_t queue)
 
 static const struct ember_option blk_options[] = {
     {.struct_size = sizeof(struct ember_option),
-     .type = EMBER_OPTION_STRING,
+     .type = EMBER_OPTION_PATH,
      .name = "path",
-     .help = "raw image file or block device (opened by the plugin at create)",
+     .help = "raw image file or block device; relative to the config file's folder",
      .flags = EMBER_OPTION_REQUIRED},
     EMBER_OPTION_BOOL_DEF("read_only", 0, "the guest sees a read-only disk; writes fail"),
     EMBER_OPTION_STRING_DEF("serial", "", "GET_ID answer, at most 20 bytes"),
@@ -358,7 +356,7 @@ static const struct ember_device_ops blk_ops = {
 static const struct ember_plugin_desc blk_desc = {
     .struct_size = sizeof(struct ember_plugin_desc),
     .abi_major = EMBER_ABI_MAJOR,
-    .abi_minor_required = 0,
+    .abi_minor_required = 1, /* EMBER_OPTION_PATH and vq_set_limits */
     .kind = EMBER_DEVICE_VIRTIO,
     .name = "virtio-blk",
     .vendor = "ember",

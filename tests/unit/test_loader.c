@@ -325,3 +325,47 @@ Test(options, required_missing)
 	cr_assert_eq(check(TP_DIR "/tp-required.so", "count = 1;", &o), -1);
 	cr_assert_str_eq(err, "vm.cfg:2: devices[0].must: missing; plugin tp-required requires it");
 }
+
+/* EMBER_OPTION_PATH (ABI 1.1): virtio-blk's path resolves against the config file's folder. */
+static int check_blk_path(const char *config_file, const char *group_text,
+			  struct plugin_options **out)
+{
+	char text[512];
+	struct device_config dev;
+
+	opt_plugin = load_ok(PLUGIN_DIR "/virtio-blk.so");
+	config_init(&opt_cfg);
+	snprintf(text, sizeof(text), "devices = (\n  { plugin = \"virtio-blk\"; %s }\n);\n",
+		 group_text);
+	cr_assert_eq(config_read_string(&opt_cfg, text), CONFIG_TRUE);
+	dev.group = config_setting_get_elem(config_lookup(&opt_cfg, "devices"), 0);
+	dev.plugin = "virtio-blk";
+	dev.line = config_setting_source_line(dev.group);
+	return plugin_check_options(opt_plugin, &dev, config_file, 0, out, err, sizeof(err));
+}
+
+Test(options, path_resolves_against_the_config_folder)
+{
+	struct plugin_options *o;
+
+	cr_assert_eq(check_blk_path("conf/vm.cfg", "path = \"disk.img\";", &o), 0, "%s", err);
+	cr_assert_str_eq(plugin_option_find(o, "path")->str, "conf/disk.img");
+	plugin_options_free(o);
+	opt_fini();
+	cr_assert_eq(check_blk_path("conf/vm.cfg", "path = \"/srv/disk.img\";", &o), 0, "%s", err);
+	cr_assert_str_eq(plugin_option_find(o, "path")->str, "/srv/disk.img");
+	plugin_options_free(o);
+	opt_fini();
+	cr_assert_eq(check_blk_path("vm.cfg", "path = \"disk.img\";", &o), 0, "%s", err);
+	cr_assert_str_eq(plugin_option_find(o, "path")->str, "disk.img");
+	plugin_options_free(o);
+	opt_fini();
+	o = (struct plugin_options *)1;
+	cr_assert_eq(check_blk_path("conf/vm.cfg", "path = \"\";", &o), -1);
+	cr_assert_str_eq(err,
+			 "conf/vm.cfg:2: devices[0].path: expected a path (a non-empty string)");
+	opt_fini();
+	cr_assert_eq(check_blk_path("conf/vm.cfg", "path = 5;", &o), -1);
+	cr_assert_str_eq(err,
+			 "conf/vm.cfg:2: devices[0].path: expected a path (a non-empty string)");
+}

@@ -61,6 +61,11 @@ enum ember_option_type {
 	EMBER_OPTION_BOOL = 2,	 /* libconfig bool; default_int 0 or 1 */
 	EMBER_OPTION_STRING = 3, /* libconfig string; default_string (may be NULL) */
 	EMBER_OPTION_SIZE = 4,	 /* integer, or a string with a K/M/G/T suffix (powers of 1024) */
+	/*
+	 * ABI 1.1: a string naming a file or device. ember resolves a relative path against the
+	 * config file's folder, as it does for the kernel; the plugin reads it with opt_string.
+	 */
+	EMBER_OPTION_PATH = 5,
 };
 
 /* The option must be given in the config; default_* is ignored. */
@@ -99,6 +104,11 @@ struct ember_option {
 	{                                                                              \
 		.struct_size = sizeof(struct ember_option), .type = EMBER_OPTION_BOOL, \
 		.name = (n), .help = (h), .default_int = (def)                         \
+	}
+#define EMBER_OPTION_PATH_DEF(n, def, h)                                               \
+	{                                                                              \
+		.struct_size = sizeof(struct ember_option), .type = EMBER_OPTION_PATH, \
+		.name = (n), .help = (h), .default_string = (def)                      \
 	}
 #define EMBER_OPTION_STRING_DEF(n, def, h)                                               \
 	{                                                                                \

@@ -15,7 +15,8 @@
 /*
  * History:
  *   1.0  the first ABI
- *   1.1  ember_host.vq_set_limits (was reserved[0]): per-instance virtio queue count and size
+ *   1.1  ember_host.vq_set_limits (was reserved[0]): per-instance virtio queue count and size;
+ *        option type EMBER_OPTION_PATH (resolved against the config file's folder)
  */
 
 /* The name of the one symbol a plugin exports; never changes, so a refusal can name versions. */
