@@ -69,7 +69,11 @@ static void platform_irq_set(void *opaque, int level)
 	struct vm_device *d = opaque;
 	uint64_t one = 1;
 
-	/* Lowering is KVM's job: it drops the line at EOI and tells us through the resample fd. */
+	/*
+	 * Each write is one interrupt: a pulse on a virtio (edge) line; on a plain device's level
+	 * line KVM holds it until EOI and then asks through the resample fd whether to raise it
+	 * again. So lowering is never ours to do.
+	 */
 	if (level && d->irq_fd >= 0 && write(d->irq_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("%s: interrupt: %s", d->name, strerror(errno));
 }
