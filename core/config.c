@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "path.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -202,23 +204,6 @@ static int get_string(const struct loader *ld, const config_setting_t *group, co
 	return 0;
 }
 
-/*
- * Joins a relative path to the folder of the config file, so that a config and its kernel can be
- * moved together; the result is not canonicalised (the file may not exist: that is reported
- * next, naming the path actually tried).
- */
-static char *resolve_path(const char *config_file, const char *path)
-{
-	const char *slash = strrchr(config_file, '/');
-	char *out;
-
-	if (path[0] == '/' || !slash)
-		return strdup(path);
-	if (asprintf(&out, "%.*s/%s", (int)(slash - config_file), config_file, path) < 0)
-		return NULL;
-	return out;
-}
-
 /* Resolves s's path into *out and checks it names a readable regular file (links followed). */
 static int get_file(const struct loader *ld, const config_setting_t *s, const char *key,
 		    const char *path, char **out)
@@ -227,7 +212,7 @@ static int get_file(const struct loader *ld, const config_setting_t *s, const ch
 
 	if (path[0] == '\0')
 		return fail(ld, s, key, "empty; expected the path of a readable regular file");
-	*out = resolve_path(ld->file, path);
+	*out = path_resolve(ld->file, path);
 	if (!*out)
 		return fail(ld, s, key, "out of memory");
 	if (stat(*out, &st) != 0 || (S_ISREG(st.st_mode) && access(*out, R_OK) != 0))
@@ -432,7 +417,7 @@ static int load_plugin_dirs(const struct loader *ld, const config_setting_t *roo
 		if (config_setting_type(d) != CONFIG_TYPE_STRING || !*config_setting_get_string(d))
 			return fail(ld, d, key, "expected the path of a folder, got %s",
 				    type_name(d));
-		path = resolve_path(ld->file, config_setting_get_string(d));
+		path = path_resolve(ld->file, config_setting_get_string(d));
 		if (!path)
 			return fail(ld, d, key, "out of memory");
 		cfg->plugin_dirs[i] = path;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A device's config group against its plugin's option table (plugin_loader.h). */
+#include "path.h"
 #include "plugin_loader.h"
 
 #include <errno.h>
@@ -78,19 +79,6 @@ static bool is_integer(const config_setting_t *s)
 	return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
 }
 
-/* A relative path names a file beside the config, as boot.kernel does; absolute ones stay. */
-static char *resolve_against(const char *config_file, const char *path)
-{
-	const char *slash = strrchr(config_file, '/');
-	char *out;
-
-	if (path[0] == '/' || !slash)
-		return strdup(path);
-	if (asprintf(&out, "%.*s/%s", (int)(slash - config_file), config_file, path) < 0)
-		return NULL;
-	return out;
-}
-
 static int take_value(const struct option_ctx *c, const config_setting_t *s,
 		      struct plugin_option_value *v)
 {
@@ -113,7 +101,7 @@ static int take_value(const struct option_ctx *c, const config_setting_t *s,
 		if (config_setting_type(s) != CONFIG_TYPE_STRING || !*config_setting_get_string(s))
 			return opt_fail(c, s, o->name, "expected a path (a non-empty string)");
 		free(v->str);
-		v->str = resolve_against(c->file, config_setting_get_string(s));
+		v->str = path_resolve(c->file, config_setting_get_string(s));
 		return v->str ? 0 : opt_fail(c, s, o->name, "out of memory");
 	case EMBER_OPTION_INT:
 		if (!is_integer(s))

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Paths named in a config file: a relative one means a file beside the config file, so that a
+ * config and what it names can move together. Used for boot.kernel, boot.initrd, plugin_dirs
+ * and plugin options of type path.
+ */
+#ifndef EMBER_PATH_H
+#define EMBER_PATH_H
+
+/*
+ * path joined to the folder of config_file (unchanged when absolute, or when config_file has no
+ * folder part); not canonicalised. malloc'ed; NULL when out of memory.
+ */
+char *path_resolve(const char *config_file, const char *path);
+
+#endif
