@@ -8,10 +8,11 @@
  * runs a few 32-bit protected-mode instructions, including BMI2's SHLX when the host CPU has it,
  * and expects them to report 8 on port 0x10.
  *
- * kvm-probe --hold: create one empty VM and keep it until killed. While any VM exists, creating
- * and destroying the others does not flip KVM's preempt-notifier static key, i.e. does not make
- * the kernel patch its own scheduler code; under QEMU's multi-threaded TCG (nested mode) that
- * patching now and then oopses L1 ("Oops: int3" in __schedule). L1's /init runs this first.
+ * kvm-probe --hold: create one VM with an irqchip and one never-run vCPU and keep them until
+ * killed. While they exist, creating and destroying the others does not flip KVM's static keys
+ * (the preempt notifiers, the LAPIC's software-disabled count), i.e. does not make the kernel
+ * patch its own code; under QEMU's multi-threaded TCG (nested mode) that patching now and then
+ * oopses L1 ("Oops: int3" in __schedule or __apic_accept_irq). L1's /init runs this first.
  *
  * Build: cc -O2 -o kvm-probe kvm-probe.c
  */
@@ -33,9 +34,14 @@ static int fail(const char *what)
 static int hold(void)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int vm = kvm < 0 ? -1 : ioctl(kvm, KVM_CREATE_VM, 0);
 
-	if (kvm < 0 || ioctl(kvm, KVM_CREATE_VM, 0) < 0)
+	if (vm < 0)
 		return fail("--hold: cannot create a VM");
+	/* A vCPU whose in-kernel LAPIC stays software-disabled holds KVM's LAPIC static keys too.
+	 */
+	if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0 || ioctl(vm, KVM_CREATE_VCPU, 0) < 0)
+		fprintf(stderr, "kvm-probe: --hold: no irqchip or vCPU; holding the bare VM\n");
 	for (;;)
 		pause();
 }
