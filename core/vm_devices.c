@@ -95,35 +95,21 @@ static void platform_guest_panic(void *opaque, uint32_t events)
 	vm_request_stop(d->vm, VM_STOP_GUEST_PANIC);
 }
 
-/* Copies the handle for fd out (under the lock) so that the callback runs without it. */
-static bool handle_by_fd(struct vm_device *d, int fd, struct dev_handle *out, bool take)
+/*
+ * Copies out the handle whose fd (by_id false) or id (by_id true) is key, under the lock, so
+ * that its callback runs without it; take also removes it from the table.
+ */
+static bool handle_find(struct vm_device *d, bool by_id, int key, struct dev_handle *out, bool take)
 {
 	bool found = false;
 
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->handle_count; i++) {
-		if (d->handles[i].fd != fd)
+		if ((by_id ? d->handles[i].id : d->handles[i].fd) != key)
 			continue;
 		*out = d->handles[i];
 		if (take)
 			d->handles[i] = d->handles[--d->handle_count];
-		found = true;
-		break;
-	}
-	pthread_mutex_unlock(&d->lock);
-	return found;
-}
-
-static bool handle_by_id(struct vm_device *d, int id, struct dev_handle *out)
-{
-	bool found = false;
-
-	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->handle_count; i++) {
-		if (d->handles[i].id != id)
-			continue;
-		*out = d->handles[i];
-		d->handles[i] = d->handles[--d->handle_count];
 		found = true;
 		break;
 	}
@@ -166,7 +152,7 @@ static void on_watch(void *opaque, int fd, uint32_t events)
 	struct vm_device *d = opaque;
 	struct dev_handle h;
 
-	if (handle_by_fd(d, fd, &h, false))
+	if (handle_find(d, false, fd, &h, false))
 		h.watch_cb(h.arg, h.id, events);
 }
 
@@ -183,7 +169,7 @@ static void platform_watch_remove(void *opaque, int id)
 	struct vm_device *d = opaque;
 	struct dev_handle h;
 
-	if (handle_by_id(d, id, &h))
+	if (handle_find(d, true, id, &h, true))
 		event_loop_unwatch(d->vm->loop, h.watch);
 }
 
@@ -193,7 +179,7 @@ static void on_timer(void *opaque, int fd, uint32_t events)
 	struct dev_handle h;
 
 	(void)events;
-	if (!handle_by_fd(d, fd, &h, true))
+	if (!handle_find(d, false, fd, &h, true))
 		return;
 	event_loop_unwatch(d->vm->loop, h.watch);
 	close(h.fd);
@@ -231,7 +217,7 @@ static void platform_timer_cancel(void *opaque, int id)
 	struct vm_device *d = opaque;
 	struct dev_handle h;
 
-	if (!handle_by_id(d, id, &h))
+	if (!handle_find(d, true, id, &h, true))
 		return;
 	event_loop_unwatch(d->vm->loop, h.watch);
 	close(h.fd);
