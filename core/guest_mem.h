@@ -47,6 +47,14 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
  */
 void guest_mem_advise_huge(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
+/*
+ * ember_host.mem_discard: releases the host memory behind [gpa, gpa+len) (4 KiB aligned, all
+ * RAM in one region) the way guest RAM is backed, and sets *freed to the bytes given back
+ * (whole host pages inside the range only). Returns 0, -EINVAL (alignment) or -EFAULT (not
+ * RAM; nothing done). Any thread.
+ */
+int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len, uint64_t *freed);
+
 /* The highest guest-physical address + 1 of RAM. */
 uint64_t guest_mem_end(const struct guest_mem *mem);
 

@@ -56,6 +56,24 @@ struct plugin_platform {
 	uint64_t (*clock_ns)(void *opaque);
 	/* The guest panicked: stop the VM and exit with status 3. Must not block on the device. */
 	void (*guest_panic)(void *opaque, uint32_t events);
+	/*
+	 * ABI 1.2 services; NULL: the host service answers -ENOTSUP.
+	 *
+	 * devmem_alloc: main thread, from inside the plugin's create, at most once per instance
+	 * (plugin_instance checks size, flags and "once"). Allocate `size` bytes (a multiple of
+	 * 4 KiB) of zeroed, page-aligned memory, choose its guest-physical address outside RAM and
+	 * map it for the guest (read-only when asked), and remember it for e820 and ACPI. Sets
+	 * *host and *gpa; returns 0 or a negative errno. The platform owns and frees the memory
+	 * after the instance is destroyed.
+	 */
+	int (*devmem_alloc)(void *opaque, uint64_t size, bool guest_readonly, void **host,
+			    uint64_t *gpa);
+	/*
+	 * clock_pair: any thread. Fill out (struct_size already set by plugin_instance) with the
+	 * guest TSC at one instant of `clock` (EMBER_CLOCK_REALTIME / _TAI), the TSC frequency and
+	 * the TAI offset. Returns 0, -EINVAL or -ENOTSUP.
+	 */
+	int (*clock_pair)(void *opaque, uint32_t clock, struct ember_clock_pair *out);
 };
 
 struct plugin_instance_params {
@@ -104,5 +122,32 @@ const char *plugin_instance_name(const struct plugin_instance *pi);
 
 /* The host table the plugin got (tests call services through it). */
 const struct ember_host *plugin_instance_host(const struct plugin_instance *pi);
+
+/*
+ * ABI 1.2. The device memory the instance got from devmem_alloc: returns true with *gpa and
+ * *size set, false when it has none. The ACPI _CID (NULL: none) and the resources its _CRS lists
+ * (EMBER_ACPI_RES_*, never 0: the 1.1 default is filled in).
+ */
+bool plugin_instance_devmem(const struct plugin_instance *pi, uint64_t *gpa, uint64_t *size);
+const char *plugin_instance_acpi_cid(const struct plugin_instance *pi);
+uint32_t plugin_instance_acpi_resources(const struct plugin_instance *pi);
+
+/*
+ * ABI 1.2 runtime control, for the control plane (main/event-loop thread). Runs the request
+ * `name` with arguments given as the inside of a libconfig group ("target_mib = 128;"; NULL or
+ * "" for none), checked against the control's parameter table like a config group. On success
+ * returns 0 and writes the reply's named values as "name = value;" lines into reply; on failure
+ * returns a negative errno with one line in reply (-ENOENT no such request, -EINVAL bad
+ * arguments, else the plugin's error and message).
+ */
+int plugin_instance_control(struct plugin_instance *pi, const char *name, const char *args,
+			    char *reply, size_t reply_size);
+/*
+ * Metrics: how many the descriptor declares, the i-th's description, and a snapshot of all
+ * values (count entries; returns how many were written). Any thread.
+ */
+uint32_t plugin_instance_metric_count(const struct plugin_instance *pi);
+const struct ember_metric *plugin_instance_metric(const struct plugin_instance *pi, uint32_t i);
+uint32_t plugin_instance_metrics_read(struct plugin_instance *pi, uint64_t *values, uint32_t count);
 
 #endif

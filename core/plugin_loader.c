@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "plugin_tables.h"
 #include "virtio/virtio_mmio.h"
 
 /*
@@ -41,7 +42,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t size, co
 }
 
 /* Linux's copy_struct_from_user: zero-fill a smaller source, refuse a larger non-zero tail. */
-static int copy_struct(void *dst, size_t dst_size, const void *src, size_t src_size)
+int plugin_copy_struct(void *dst, size_t dst_size, const void *src, size_t src_size)
 {
 	const uint8_t *tail = (const uint8_t *)src + dst_size;
 
@@ -53,7 +54,7 @@ static int copy_struct(void *dst, size_t dst_size, const void *src, size_t src_s
 	return 0;
 }
 
-static bool all_zero(const void *p, size_t n)
+bool plugin_all_zero(const void *p, size_t n)
 {
 	const uint8_t *b = p;
 
@@ -63,7 +64,7 @@ static bool all_zero(const void *p, size_t n)
 	return true;
 }
 
-static bool valid_name(const char *s, size_t max, bool dash_ok, bool underscore_ok)
+bool plugin_valid_name(const char *s, size_t max, bool dash_ok, bool underscore_ok)
 {
 	size_t n = s ? strlen(s) : 0;
 
@@ -101,50 +102,79 @@ static bool valid_hid(const char *s)
 	return true;
 }
 
-static int check_options(struct plugin *p, char *err, size_t size)
+/* The flag bits an option may carry, by type. */
+static bool option_flags_ok(const struct ember_option *o)
 {
-	const struct ember_plugin_desc *d = &p->desc;
-	const uint8_t *src = (const uint8_t *)d->options;
+	uint32_t path_bits = EMBER_OPTION_PATH_EXISTS | EMBER_OPTION_PATH_PARENT_EXISTS;
 
-	if (d->option_count == 0)
+	if (o->flags & ~(EMBER_OPTION_REQUIRED | path_bits))
+		return false;
+	if (o->flags & path_bits)
+		return o->type == EMBER_OPTION_PATH && (o->flags & path_bits) != path_bits;
+	return true;
+}
+
+int plugin_copy_option_table(const char *path, const char *what, const void *table, uint32_t count,
+			     uint32_t stride, struct ember_option **out, char *err, size_t size)
+{
+	const uint8_t *src = table;
+	struct ember_option *opts;
+
+	*out = NULL;
+	if (count == 0)
 		return 0;
-	if (d->option_count > OPTION_COUNT_MAX || !d->options ||
-	    d->option_size < offsetof(struct ember_option, reserved) ||
-	    d->option_size > STRUCT_SIZE_MAX)
-		return fail(err, size, "%s: bad option table (%u entries of %u bytes)", p->path,
-			    d->option_count, d->option_size);
-	p->options = calloc(d->option_count, sizeof(*p->options));
-	if (!p->options)
-		return fail(err, size, "%s: out of memory", p->path);
-	for (uint32_t i = 0; i < d->option_count; i++) {
-		struct ember_option *o = &p->options[i];
-		const char *what = NULL;
+	if (count > OPTION_COUNT_MAX || !table ||
+	    stride < offsetof(struct ember_option, reserved) || stride > STRUCT_SIZE_MAX)
+		return fail(err, size, "%s: bad %s table (%u entries of %u bytes)", path, what,
+			    count, stride);
+	opts = calloc(count, sizeof(*opts));
+	if (!opts)
+		return fail(err, size, "%s: out of memory", path);
+	for (uint32_t i = 0; i < count; i++) {
+		struct ember_option *o = &opts[i];
+		const char *why = NULL;
 
-		if (copy_struct(o, sizeof(*o), src + (size_t)i * d->option_size, d->option_size))
-			what = "has non-zero fields this ember does not know";
-		else if (!valid_name(o->name, 31, false, true) || !strcmp(o->name, "plugin"))
-			what = "has a bad name (want [a-z0-9_], 1..31 chars, not \"plugin\")";
+		if (plugin_copy_struct(o, sizeof(*o), src + (size_t)i * stride, stride))
+			why = "has non-zero fields this ember does not know";
+		else if (!plugin_valid_name(o->name, 31, false, true) || !strcmp(o->name, "plugin"))
+			why = "has a bad name (want [a-z0-9_], 1..31 chars, not \"plugin\")";
 		else if (o->type < EMBER_OPTION_INT || o->type > EMBER_OPTION_PATH)
-			what = "has an unknown type";
-		else if (o->reserved0 || !all_zero(o->reserved, sizeof(o->reserved)) ||
-			 (o->flags & ~EMBER_OPTION_REQUIRED))
-			what = "has reserved fields set";
+			why = "has an unknown type";
+		else if (o->reserved0 || !plugin_all_zero(o->reserved, sizeof(o->reserved)))
+			why = "has reserved fields set";
+		else if (!option_flags_ok(o))
+			why =
+			    "has unknown flags, or path flags on a non-path option or both of them";
 		else if ((o->type == EMBER_OPTION_INT || o->type == EMBER_OPTION_SIZE) &&
 			 (o->min > o->max || (o->type == EMBER_OPTION_SIZE && o->min < 0) ||
 			  (!(o->flags & EMBER_OPTION_REQUIRED) &&
 			   (o->default_int < o->min || o->default_int > o->max))))
-			what = "has a default outside min..max, or min > max";
+			why = "has a default outside min..max, or min > max";
 		else if (o->type == EMBER_OPTION_BOOL && (o->default_int & ~1))
-			what = "has a bool default other than 0 or 1";
-		for (uint32_t j = 0; !what && j < i; j++)
-			if (!strcmp(p->options[j].name, o->name))
-				what = "is documented twice";
-		if (what)
-			return fail(err, size, "%s: option %u (%s) %s", p->path, i,
-				    o->name && strlen(o->name) < 64 ? o->name : "?", what);
+			why = "has a bool default other than 0 or 1";
+		for (uint32_t j = 0; !why && j < i; j++)
+			if (!strcmp(opts[j].name, o->name))
+				why = "is documented twice";
+		if (why) {
+			fail(err, size, "%s: %s %u (%s) %s", path, what, i,
+			     o->name && strlen(o->name) < 64 ? o->name : "?", why);
+			free(opts);
+			return -1;
+		}
 	}
-	p->desc.options = p->options;
-	p->desc.option_size = sizeof(struct ember_option);
+	*out = opts;
+	return 0;
+}
+
+static int check_options(struct plugin *p, char *err, size_t size)
+{
+	struct ember_plugin_desc *d = &p->desc;
+
+	if (plugin_copy_option_table(p->path, "option", d->options, d->option_count, d->option_size,
+				     &p->options, err, size))
+		return -1;
+	d->options = p->options;
+	d->option_size = sizeof(struct ember_option);
 	return 0;
 }
 
@@ -159,13 +189,26 @@ static int check_ops(struct plugin *p, char *err, size_t size)
 	    src->struct_size > STRUCT_SIZE_MAX)
 		return fail(err, size, "%s: ops table size %u is not valid", p->path,
 			    src->struct_size);
-	if (copy_struct(o, sizeof(*o), src, src->struct_size))
+	if (plugin_copy_struct(o, sizeof(*o), src, src->struct_size))
 		return fail(err, size,
 			    "%s: ops table of %u bytes has non-zero entries beyond the %zu this "
 			    "ember knows",
 			    p->path, src->struct_size, sizeof(*o));
-	if (o->reserved0 || !all_zero(o->reserved, sizeof(o->reserved)))
+	if (o->reserved0 || !plugin_all_zero(o->reserved, sizeof(o->reserved)))
 		return fail(err, size, "%s: ops table has reserved entries set", p->path);
+	if (o->save || o->restore)
+		return fail(
+		    err, size,
+		    "%s: ops table sets save/restore, which this ember (ABI %u.%u) does not "
+		    "call yet (snapshots)",
+		    p->path, EMBER_ABI_MAJOR, EMBER_ABI_MINOR);
+	if (!o->control != !p->desc.control_count)
+		return fail(err, size, "%s: ops.control and the descriptor's controls go together",
+			    p->path);
+	if (!o->metrics_read != !p->desc.metric_count)
+		return fail(err, size,
+			    "%s: ops.metrics_read and the descriptor's metrics go together",
+			    p->path);
 	if (!o->create || !o->destroy)
 		return fail(err, size, "%s: ops table lacks create or destroy", p->path);
 	if (p->desc.kind == EMBER_DEVICE_VIRTIO && !o->queue_notify)
@@ -186,24 +229,29 @@ static int check_kind(struct plugin *p, char *err, size_t size)
 		if (d->virtio_device_id == 0 || d->virtio_queue_count == 0 ||
 		    d->virtio_queue_count > EMBER_VIRTIO_MAX_QUEUES || qmax == 0 ||
 		    qmax > EMBER_VIRTIO_MAX_QUEUE_SIZE || (qmax & (qmax - 1)) ||
-		    d->virtio_config_size > VIRTIO_MMIO_CONFIG_MAX || d->mmio_size || d->acpi_hid)
+		    d->virtio_config_size > VIRTIO_MMIO_CONFIG_MAX || d->mmio_size || d->acpi_hid ||
+		    d->acpi_cid || d->acpi_resources)
 			return fail(err, size,
 				    "%s: bad virtio fields (device id %u, %u queues of at most %u, "
-				    "config %u bytes; mmio_size and acpi_hid must be unset)",
+				    "config %u bytes; mmio_size and the acpi fields must be unset)",
 				    p->path, d->virtio_device_id, d->virtio_queue_count, qmax,
 				    d->virtio_config_size);
 		return 0;
 	}
 	if (d->kind == EMBER_DEVICE_MMIO) {
-		if (d->mmio_size == 0 || d->mmio_size > MMIO_SIZE_MAX || d->virtio_device_id ||
-		    d->virtio_queue_count || qmax || d->virtio_config_size)
+		/* Without registers (1.2) the device needs resources that do not include them. */
+		bool windowless = d->mmio_size == 0 && d->acpi_resources &&
+				  !(d->acpi_resources & EMBER_ACPI_RES_MMIO);
+
+		if ((d->mmio_size == 0 && !windowless) || d->mmio_size > MMIO_SIZE_MAX ||
+		    d->virtio_device_id || d->virtio_queue_count || qmax || d->virtio_config_size)
 			return fail(err, size,
-				    "%s: bad MMIO fields (mmio_size %u, want 1..%u; virtio fields "
-				    "must be zero)",
+				    "%s: bad MMIO fields (mmio_size %u, want 1..%u, or 0 with ACPI "
+				    "resources that list no window; virtio fields must be zero)",
 				    p->path, d->mmio_size, MMIO_SIZE_MAX);
 		if (d->acpi_hid && !valid_hid(d->acpi_hid))
 			return fail(err, size, "%s: acpi_hid is not an ACPI or PNP id", p->path);
-		return 0;
+		return plugin_check_acpi(p, err, size);
 	}
 	return fail(err, size, "%s: unknown device kind %u", p->path, d->kind);
 }
@@ -229,22 +277,25 @@ static int check_desc(struct plugin *p, const struct ember_plugin_desc *src, cha
 	    src->struct_size > STRUCT_SIZE_MAX)
 		return fail(err, size, "%s: descriptor size %u is not valid", p->path,
 			    src->struct_size);
-	if (copy_struct(d, sizeof(*d), src, src->struct_size))
+	if (plugin_copy_struct(d, sizeof(*d), src, src->struct_size))
 		return fail(err, size,
 			    "%s: descriptor of %u bytes has non-zero fields beyond the %zu this "
 			    "ember (ABI %u.%u) knows",
 			    p->path, src->struct_size, sizeof(*d), EMBER_ABI_MAJOR,
 			    EMBER_ABI_MINOR);
 	d->struct_size = sizeof(*d);
-	if (d->reserved0 || !all_zero(d->reserved, sizeof(d->reserved)) ||
+	if (d->reserved0 || !plugin_all_zero(d->reserved, sizeof(d->reserved)) ||
 	    (d->flags & ~EMBER_DESC_F_IRQ) || (d->kind != EMBER_DEVICE_MMIO && d->flags))
 		return fail(err, size, "%s: descriptor has reserved fields or flags set", p->path);
-	if (!valid_name(d->name, PLUGIN_NAME_MAX, true, false))
+	if (!plugin_valid_name(d->name, PLUGIN_NAME_MAX, true, false))
 		return fail(err, size, "%s: plugin name is not [a-z0-9-], 1..%d chars", p->path,
 			    PLUGIN_NAME_MAX);
 	if (!d->vendor || !d->version)
 		return fail(err, size, "%s: descriptor lacks vendor or version", p->path);
-	if (check_kind(p, err, size) || check_ops(p, err, size) || check_options(p, err, size))
+	if (d->reserved1 || !plugin_all_zero(d->reserved2, sizeof(d->reserved2)))
+		return fail(err, size, "%s: descriptor has reserved fields set", p->path);
+	if (check_kind(p, err, size) || check_ops(p, err, size) || check_options(p, err, size) ||
+	    plugin_check_tables(p, err, size))
 		return -1;
 	return 0;
 }
@@ -294,6 +345,7 @@ void plugin_unload(struct plugin *p)
 		return;
 	if (p->handle)
 		dlclose(p->handle);
+	plugin_free_tables(p);
 	free(p->options);
 	free(p->path);
 	free(p);
@@ -371,7 +423,7 @@ int plugin_load_by_name(const char *name, const char *const *dirs, size_t ndirs,
 	char path[PATH_MAX];
 
 	*out = NULL;
-	if (!valid_name(name, PLUGIN_NAME_MAX, true, false))
+	if (!plugin_valid_name(name, PLUGIN_NAME_MAX, true, false))
 		return fail(err, err_size, "plugin name \"%.64s\" is not [a-z0-9-], 1..%d chars",
 			    name, PLUGIN_NAME_MAX);
 	search_path_init(&s, dirs, ndirs);
@@ -481,5 +533,35 @@ void plugin_describe(const struct plugin *p, FILE *out)
 		if (o->type == EMBER_OPTION_INT || o->type == EMBER_OPTION_SIZE)
 			fprintf(out, ", %lld..%lld", (long long)o->min, (long long)o->max);
 		fprintf(out, "): %s\n", o->help ? o->help : "");
+	}
+	for (uint32_t i = 0; i < d->control_count; i++) {
+		const struct ember_control *c = &d->controls[i];
+
+		fprintf(out, "  control %s(", c->name);
+		for (uint32_t j = 0; j < c->param_count; j++)
+			fprintf(out, "%s%s %s%s", j ? ", " : "",
+				option_type_name(c->params[j].type), c->params[j].name,
+				c->params[j].flags & EMBER_OPTION_REQUIRED ? "" : "?");
+		fprintf(out, "): %s\n", c->help ? c->help : "");
+	}
+	for (uint32_t i = 0; i < d->metric_count; i++) {
+		const struct ember_metric *m = &d->metrics[i];
+
+		fprintf(out, "  metric %s (%s%s%s): %s\n", m->name,
+			m->kind == EMBER_METRIC_COUNTER ? "counter" : "gauge", m->unit ? ", " : "",
+			m->unit ? m->unit : "", m->help ? m->help : "");
+	}
+	if (d->syscall_count) {
+		fprintf(out, "  syscalls beyond ember's baseline (/threads: vCPU, loop, own):");
+		for (uint32_t i = 0; i < d->syscall_count; i++) {
+			const struct ember_syscall_rule *r = &d->syscalls[i];
+
+			/* name, "+args" when constrained, and where: v(CPU), l(oop), o(wn). */
+			fprintf(out, " %s%s/%s%s%s", r->name, r->arg_count ? "+args" : "",
+				r->threads & EMBER_THREAD_VCPU ? "v" : "",
+				r->threads & EMBER_THREAD_EVENT_LOOP ? "l" : "",
+				r->threads & EMBER_THREAD_OWN ? "o" : "");
+		}
+		fprintf(out, "\n");
 	}
 }

@@ -33,7 +33,14 @@ struct plugin {
 	struct ember_plugin_desc desc;
 	struct ember_device_ops ops;
 	struct ember_option *options; /* desc.option_count entries; owned */
-	/* desc.options and desc.ops point at the copies; the strings point into the plugin. */
+	/* ABI 1.2 tables, checked and copied by plugin_tables.c; owned. */
+	struct ember_control *controls;	      /* desc.control_count */
+	struct ember_option **control_params; /* per control, its params (NULL when none) */
+	struct ember_metric *metrics;	      /* desc.metric_count */
+	struct ember_syscall_rule *syscalls;  /* desc.syscall_count */
+	int *syscall_nrs;		      /* per rule, the number libseccomp resolved */
+	/* desc.options, .ops, .controls, .metrics and .syscalls point at the copies; the strings
+	 * point into the plugin. */
 };
 
 /* One option's value for one device: from the config, or the documented default. */

@@ -73,7 +73,7 @@ Test(loader, refuses_missing_entry)
 Test(loader, refuses_larger_descriptor_with_nonzero_tail)
 {
 	load_refused(TP_DIR "/tp-bigdesc-nonzero.so",
-		     (const char *const[]){"136 bytes", "beyond the 128", NULL});
+		     (const char *const[]){"232 bytes", "beyond the 224", NULL});
 }
 
 Test(loader, accepts_larger_descriptor_with_zero_tail)

@@ -23,8 +23,9 @@
  * config space, queue notify without ioeventfd) or on the event-loop thread (queue notify
  * through ioeventfd, watch and timer callbacks); create and destroy run on the main thread.
  * Host services may be called from inside any op or callback. A thread the plugin creates
- * itself may call only log, irq_set and clock_ns; to reach queues or guest memory it wakes
- * the event loop (an eventfd given to watch_add).
+ * itself (best through thread_start, ABI 1.2) may call only log, irq_set, clock_ns and
+ * clock_pair, and write its device memory; to reach queues or guest RAM it wakes the event
+ * loop (an eventfd given to watch_add).
  *
  * A guest can never make a plugin abort ember: plugins report bad guest input by logging and,
  * for virtio devices, set_needs_reset(). assert() only on the plugin's own invariants.
@@ -37,6 +38,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "control.h"
+#include "sandbox.h"
 #include "version.h"
 
 #ifdef __cplusplus
@@ -50,6 +53,8 @@ extern "C" {
 struct ember_instance;
 struct ember_host;
 struct ember_vq_chain;
+struct ember_state; /* snapshots: opaque, planned for ABI 1.3 */
+struct ember_clock_pair;
 
 enum ember_device_kind {
 	EMBER_DEVICE_MMIO = 1,	 /* a plain MMIO window the plugin decodes itself */
@@ -70,6 +75,13 @@ enum ember_option_type {
 
 /* The option must be given in the config; default_* is ignored. */
 #define EMBER_OPTION_REQUIRED 0x1u
+/*
+ * ABI 1.2, EMBER_OPTION_PATH only: ember refuses the config (file, line, key) before create
+ * unless the path exists (PATH_EXISTS) or its parent folder does (PATH_PARENT_EXISTS, for a
+ * file the device creates, e.g. a socket). At most one of the two.
+ */
+#define EMBER_OPTION_PATH_EXISTS	0x2u
+#define EMBER_OPTION_PATH_PARENT_EXISTS 0x4u
 
 /*
  * One documented option of the device's config group. ember checks every key of a device
@@ -117,6 +129,32 @@ struct ember_option {
 	}
 
 /*
+ * ABI 1.2 spellings with flags (a 1.0 or 1.1 host reads them too: flags existed since 1.0, the
+ * PATH_* bits are new). _REQ: the option must be given (no default); _F: any EMBER_OPTION_* flags.
+ */
+#define EMBER_OPTION_INT_REQ(n, lo, hi, h)                                                         \
+	{                                                                                          \
+		.struct_size = sizeof(struct ember_option), .type = EMBER_OPTION_INT, .name = (n), \
+		.help = (h), .min = (lo), .max = (hi), .flags = EMBER_OPTION_REQUIRED              \
+	}
+#define EMBER_OPTION_SIZE_REQ(n, lo, hi, h)                                                        \
+	{                                                                                          \
+		.struct_size = sizeof(struct ember_option), .type = EMBER_OPTION_SIZE,             \
+		.name = (n), .help = (h), .min = (lo), .max = (hi), .flags = EMBER_OPTION_REQUIRED \
+	}
+#define EMBER_OPTION_STRING_REQ(n, h)                                                    \
+	{                                                                                \
+		.struct_size = sizeof(struct ember_option), .type = EMBER_OPTION_STRING, \
+		.name = (n), .help = (h), .flags = EMBER_OPTION_REQUIRED                 \
+	}
+/* A path option with flags, e.g. EMBER_OPTION_REQUIRED | EMBER_OPTION_PATH_EXISTS. */
+#define EMBER_OPTION_PATH_F(n, def, fl, h)                                             \
+	{                                                                              \
+		.struct_size = sizeof(struct ember_option), .type = EMBER_OPTION_PATH, \
+		.name = (n), .help = (h), .default_string = (def), .flags = (fl)       \
+	}
+
+/*
  * The device's entry points. Unless stated, every op is optional (NULL) and, when called, runs
  * with the instance lock held (see the top of this file). Offsets and lengths are checked by
  * ember before the call: an access lies fully inside the window or config space and len is
@@ -157,11 +195,44 @@ struct ember_device_ops {
 	 * the device then shows NEEDS_RESET to the guest.
 	 */
 	int (*activate)(struct ember_instance *inst, uint64_t features);
-	/* The driver kicked queue (already checked: < virtio_queue_count and ready). */
+	/*
+	 * The driver kicked queue (already checked: < virtio_queue_count and ready). The plugin
+	 * pops until vq_pop returns 0. Since ABI 1.2 vq_pop may return 0 while chains remain,
+	 * when this kick's work budget is spent; ember then calls queue_notify again from the
+	 * event loop, after other work had its turn (so a flooding guest cannot starve ember).
+	 */
 	void (*queue_notify)(struct ember_instance *inst, uint32_t queue);
 
-	/* Must be NULL in ABI 1.0; slots 0 and 1 are planned for snapshot save and restore. */
-	void (*reserved[8])(void);
+	/*
+	 * Snapshots (planned for ABI 1.3; must be NULL until a host says it calls them). Called
+	 * on the main thread with the vCPUs paused and no chain of this instance popped (ember
+	 * stops notifying and waits for every chain to be pushed first). save writes the device's
+	 * own state as tagged fields through the host's state service; restore reads them back
+	 * into a freshly created instance before the guest runs, a missing tag meaning "the
+	 * default" so that a newer plugin restores an older plugin's snapshot. Queue state
+	 * (addresses, indexes, features) is the transport's and is saved by ember. Keep device
+	 * state in plain fields (no host pointers, no fds that cannot be reopened from options)
+	 * so these can be written later.
+	 */
+	int (*save)(struct ember_instance *inst, struct ember_state *state);
+	int (*restore)(struct ember_instance *inst, struct ember_state *state);
+
+	/*
+	 * ABI 1.2. A runtime request the descriptor declares (desc.controls), arguments already
+	 * checked against its parameter table. Event-loop thread, instance lock held; must not
+	 * block. Returns 0, or a negative errno with call->message set to one line for the
+	 * requester (-EINVAL bad argument, -EBUSY not now, -ENOTSUP not in this state).
+	 */
+	int (*control)(struct ember_instance *inst, struct ember_control_call *call);
+	/*
+	 * ABI 1.2. Fills values[0 .. count) with the current value of each metric the descriptor
+	 * declares (desc.metrics), in that order. Any thread ember collects metrics on, instance
+	 * lock held; must be cheap (a copy of counters the device keeps anyway).
+	 */
+	void (*metrics_read)(struct ember_instance *inst, uint64_t *values, uint32_t count);
+
+	/* Must be NULL. */
+	void (*reserved[4])(void);
 };
 
 /*
@@ -185,7 +256,11 @@ struct ember_plugin_desc {
 	uint32_t virtio_config_size;	/* bytes of device config space, <= 0xf00 */
 
 	/* EMBER_DEVICE_MMIO only (zero otherwise). */
-	uint32_t mmio_size;   /* window bytes, 1..0x10000; ember rounds the slot up to 4 KiB */
+	/*
+	 * Window bytes, 1..0x10000; ember rounds the slot up to 4 KiB. Since ABI 1.2 it may be 0
+	 * for a device without registers (e.g. one that only has device memory).
+	 */
+	uint32_t mmio_size;
 	const char *acpi_hid; /* the DSDT _HID, e.g. "QEMU0001"; NULL: no ACPI node */
 
 	const struct ember_option *options; /* option_count entries, each option_size bytes */
@@ -195,10 +270,42 @@ struct ember_plugin_desc {
 	uint32_t flags; /* EMBER_DESC_F_* */
 	uint32_t reserved0;
 	uint64_t reserved[3];
+
+	/*
+	 * ABI 1.2 (a plugin that sets any of these sets abi_minor_required = 2; an older host
+	 * refuses the unknown tail). EMBER_DEVICE_MMIO: an optional _CID next to acpi_hid
+	 * (ACPI ids, e.g. "VMCLOCK"), and which resources the node's _CRS lists (EMBER_ACPI_RES_*;
+	 * 0 means the 1.1 rule: the window, then the interrupt when EMBER_DESC_F_IRQ is set).
+	 */
+	const char *acpi_cid;
+	uint32_t acpi_resources;
+	uint32_t reserved1;
+
+	/* Runtime requests the device answers (ops.control); see ember/control.h. */
+	const struct ember_control *controls;
+	uint32_t control_count;
+	uint32_t control_size; /* sizeof(struct ember_control) as the plugin was compiled */
+	/* Counters and gauges the device reports (ops.metrics_read); see ember/control.h. */
+	const struct ember_metric *metrics;
+	uint32_t metric_count;
+	uint32_t metric_size; /* sizeof(struct ember_metric) */
+	/*
+	 * Syscalls the device's ops, callbacks and own threads make after the guest starts,
+	 * beyond ember's baseline (ember/sandbox.h). A plugin that declares none gets the baseline.
+	 */
+	const struct ember_syscall_rule *syscalls;
+	uint32_t syscall_count;
+	uint32_t syscall_size; /* sizeof(struct ember_syscall_rule) */
+	uint64_t reserved2[4];
 };
 
 /* EMBER_DEVICE_MMIO: the device has an interrupt line (irq_set); virtio devices always do. */
 #define EMBER_DESC_F_IRQ 0x1u
+
+/* ABI 1.2: what a plain device's ACPI _CRS lists, in this order. */
+#define EMBER_ACPI_RES_MMIO   0x1u /* the register window (Memory32Fixed) */
+#define EMBER_ACPI_RES_DEVMEM 0x2u /* the device memory from devmem_alloc (Memory32Fixed) */
+#define EMBER_ACPI_RES_IRQ    0x4u /* the interrupt line (needs EMBER_DESC_F_IRQ) */
 
 /* Log levels for ember_host.log. */
 enum ember_log_level {
@@ -326,8 +433,96 @@ struct ember_host {
 	 */
 	int (*vq_set_limits)(const struct ember_host *host, uint32_t count, uint32_t max_size);
 
-	void *reserved[7];
+	/*
+	 * ABI 1.2 (check with EMBER_HOST_HAS unless abi_minor_required >= 2).
+	 *
+	 * vq_unpop gives a popped chain back to the front of its queue, as if it had not been
+	 * popped: the next vq_pop of that queue returns the same request again. For a device that
+	 * cannot serve a request yet (rate limit, full backend): it unpops and waits for its timer
+	 * or fd instead of keeping the chain. Chains go back in the reverse order of their pops
+	 * (the chain must be the last one popped from its queue and not pushed since). Returns 0
+	 * (the chain is freed; also when a reset made it stale), or -EINVAL when it is not the
+	 * last popped one (nothing changed: the plugin still owns it).
+	 */
+	int (*vq_unpop)(const struct ember_host *host, struct ember_vq_chain *chain);
+
+	/*
+	 * The guest no longer needs [gpa, gpa + len) (balloon, free page reporting). ember releases
+	 * the host memory the way that range is backed (anonymous, shared memfd, huge pages) and
+	 * sets *freed to the bytes it gave back to the host: only whole host pages inside the range
+	 * (with huge pages, a host page goes once all of it has been discarded). The guest reads
+	 * zeros from a freed page, or its old data from one not yet freed. Plugins never madvise
+	 * guest RAM themselves. Returns 0, or -EFAULT (nothing done) when any byte of the range is
+	 * not RAM, -EINVAL when gpa or len is not a multiple of 4 KiB. Any op or callback.
+	 */
+	int (*mem_discard)(const struct ember_host *host, uint64_t gpa, uint64_t len,
+			   uint64_t *freed);
+
+	/*
+	 * Device memory: pages the guest sees as memory (no exit per access), owned by ember.
+	 * Only from inside create, at most once per instance: size is a multiple of 4 KiB, 4 KiB ..
+	 * 16 MiB. ember maps it at a guest-physical address of its choosing outside RAM (read-only
+	 * for the guest with EMBER_DEVMEM_GUEST_READONLY), reserves it in the e820 map, and lists
+	 * it in the ACPI node's _CRS when acpi_resources has EMBER_ACPI_RES_DEVMEM. Sets *host_ptr
+	 * (zeroed, page aligned, valid until destroy returns; the plugin writes it from any of its
+	 * threads, ordering with the guest is the device protocol's business) and *gpa. Returns 0,
+	 * -EINVAL (size or flags), -EBUSY (second call), -EPERM (outside create), -ENOMEM.
+	 */
+	int (*devmem_alloc)(const struct ember_host *host, uint64_t size, uint32_t flags,
+			    void **host_ptr, uint64_t *gpa);
+
+	/*
+	 * One instant seen on two clocks: the host's clock (EMBER_CLOCK_REALTIME or _TAI) and the
+	 * guest's TSC, with the guest TSC frequency. With KVM both are read together by the host
+	 * kernel (KVM_GET_CLOCK with the host TSC; out->flags has EMBER_CLOCK_PAIR_PRECISE).
+	 * Any thread. Returns 0, -EINVAL (clock), or -ENOTSUP (no TSC-based pairing on this host).
+	 */
+	int (*clock_pair)(const struct ember_host *host, uint32_t clock,
+			  struct ember_clock_pair *out);
+
+	/*
+	 * Inside ops.control only: add a named value to the reply ([a-z0-9_], unique per reply).
+	 * Returns 0, -EINVAL (name), -ENOSPC (the reply is full: 32 values), -EPERM (outside).
+	 */
+	int (*reply_int)(const struct ember_host *host, struct ember_control_call *call,
+			 const char *name, int64_t value);
+	int (*reply_string)(const struct ember_host *host, struct ember_control_call *call,
+			    const char *name, const char *value);
+
+	/*
+	 * A thread of the plugin's own, started by ember so that it begins with SIGINT, SIGTERM and
+	 * SIGHUP blocked, named "NAME" (up to 15 chars) and under the plugin-thread seccomp filter
+	 * (EMBER_THREAD_OWN rules). From create or any op/callback; returns 0 with *handle set, or
+	 * a negative errno. thread_join waits for fn to return (from destroy, before freeing what
+	 * the thread uses) and releases the handle. The rules for a plugin's threads (top of this
+	 * file) apply.
+	 */
+	int (*thread_start)(const struct ember_host *host, const char *name, void *(*fn)(void *),
+			    void *arg, uint64_t *handle);
+	int (*thread_join)(const struct ember_host *host, uint64_t handle);
+
+	void *reserved[8];
 };
+
+/* devmem_alloc flags. */
+#define EMBER_DEVMEM_GUEST_READONLY 0x1u
+
+/* clock_pair clocks. */
+#define EMBER_CLOCK_REALTIME 0u
+#define EMBER_CLOCK_TAI	     1u
+
+struct ember_clock_pair {
+	uint32_t struct_size; /* set by the caller: sizeof(struct ember_clock_pair) */
+	uint32_t flags;	      /* EMBER_CLOCK_PAIR_* */
+	uint64_t guest_tsc;   /* the guest's TSC at the instant */
+	int64_t sec;	      /* the host clock at the same instant */
+	uint32_t nsec;
+	int32_t tai_offset; /* TAI - UTC in seconds, as the host kernel knows it (adjtimex) */
+	uint64_t tsc_hz;    /* the guest's TSC frequency */
+	uint64_t reserved[2];
+};
+/* Both values come from one reading by the host kernel (not two system calls apart). */
+#define EMBER_CLOCK_PAIR_PRECISE 0x1u
 
 /* True when the host table has member m and it is set (for members newer than the plugin's
  * abi_minor_required). */
@@ -370,8 +565,14 @@ EMBER_STATIC_ASSERT(sizeof(struct ember_device_ops) == 152, "ember_device_ops la
 EMBER_STATIC_ASSERT(offsetof(struct ember_device_ops, create) == 8, "ember_device_ops layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_device_ops, queue_notify) == 80,
 		    "ember_device_ops layout");
-EMBER_STATIC_ASSERT(offsetof(struct ember_device_ops, reserved) == 88, "ember_device_ops layout");
-EMBER_STATIC_ASSERT(sizeof(struct ember_plugin_desc) == 128, "ember_plugin_desc layout");
+EMBER_STATIC_ASSERT(offsetof(struct ember_device_ops, reserved) == 120, "ember_device_ops layout");
+EMBER_STATIC_ASSERT(offsetof(struct ember_device_ops, save) == 88, "ember_device_ops layout");
+EMBER_STATIC_ASSERT(offsetof(struct ember_device_ops, control) == 104, "ember_device_ops layout");
+EMBER_STATIC_ASSERT(sizeof(struct ember_plugin_desc) == 224, "ember_plugin_desc layout");
+EMBER_STATIC_ASSERT(offsetof(struct ember_plugin_desc, acpi_cid) == 128,
+		    "ember_plugin_desc layout");
+EMBER_STATIC_ASSERT(offsetof(struct ember_plugin_desc, syscalls) == 176,
+		    "ember_plugin_desc layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_plugin_desc, name) == 16, "ember_plugin_desc layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_plugin_desc, virtio_device_id) == 48,
 		    "ember_plugin_desc layout");
@@ -380,13 +581,16 @@ EMBER_STATIC_ASSERT(offsetof(struct ember_plugin_desc, mmio_size) == 60,
 EMBER_STATIC_ASSERT(offsetof(struct ember_plugin_desc, options) == 72, "ember_plugin_desc layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_plugin_desc, ops) == 88, "ember_plugin_desc layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_plugin_desc, flags) == 96, "ember_plugin_desc layout");
-EMBER_STATIC_ASSERT(sizeof(struct ember_host) == 272, "ember_host layout");
+EMBER_STATIC_ASSERT(sizeof(struct ember_host) == 344, "ember_host layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, log) == 24, "ember_host layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, irq_set) == 88, "ember_host layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, guest_panic) == 136, "ember_host layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, vq_pop) == 144, "ember_host layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, set_needs_reset) == 200, "ember_host layout");
 EMBER_STATIC_ASSERT(offsetof(struct ember_host, vq_set_limits) == 208, "ember_host layout");
+EMBER_STATIC_ASSERT(offsetof(struct ember_host, vq_unpop) == 216, "ember_host layout");
+EMBER_STATIC_ASSERT(offsetof(struct ember_host, thread_join) == 272, "ember_host layout");
+EMBER_STATIC_ASSERT(sizeof(struct ember_clock_pair) == 56, "ember_clock_pair layout");
 
 #ifdef __cplusplus
 }
