@@ -114,3 +114,21 @@ uint64_t guest_mem_end(const struct guest_mem *mem)
 
 	return r->gpa + r->size;
 }
+
+int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len, uint64_t *freed)
+{
+	uint8_t *p;
+
+	*freed = 0;
+	if ((gpa | len) & 0xfff)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	p = guest_mem_ptr(mem, gpa, len);
+	if (!p)
+		return -EFAULT;
+	if (madvise(p, len, MADV_DONTNEED))
+		return -errno;
+	*freed = len;
+	return 0;
+}

@@ -5,11 +5,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugin_control.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtqueue.h"
 
@@ -22,6 +24,14 @@ struct pi_callback {
 	ember_watch_fn watch_fn;
 	ember_timer_fn timer_fn;
 	void *arg;
+};
+
+/* A thread started through thread_start; the handle is its id. */
+struct pi_thread {
+	struct pi_thread *next;
+	uint64_t id;
+	pthread_t thread;
+	char name[16];
 };
 
 struct plugin_instance {
@@ -42,6 +52,11 @@ struct plugin_instance {
 	uint32_t queue_count; /* virtio: what this instance offers (vq_set_limits) */
 	uint32_t queue_max_size;
 	struct virtio_mmio transport;
+	/* ABI 1.2 */
+	bool has_devmem;
+	uint64_t devmem_gpa, devmem_size;
+	struct pi_thread *threads; /* started and not joined yet */
+	uint64_t next_thread_id;
 };
 
 static struct plugin_instance *from_host(const struct ember_host *host)
@@ -382,6 +397,130 @@ static int host_vq_set_limits(const struct ember_host *host, uint32_t count, uin
 	return 0;
 }
 
+static int host_vq_unpop(const struct ember_host *host, struct ember_vq_chain *chain)
+{
+	struct virtio_mmio *t = transport(host);
+
+	return t ? virtio_mmio_vq_unpop(t, chain) : -ENOTSUP;
+}
+
+static int host_mem_discard(const struct ember_host *host, uint64_t gpa, uint64_t len,
+			    uint64_t *freed)
+{
+	*freed = 0;
+	return guest_mem_discard(from_host(host)->mem, gpa, len, freed);
+}
+
+#define DEVMEM_MIN (4ULL << 10)
+#define DEVMEM_MAX (16ULL << 20)
+
+static int host_devmem_alloc(const struct ember_host *host, uint64_t size, uint32_t flags,
+			     void **host_ptr, uint64_t *gpa)
+{
+	struct plugin_instance *pi = from_host(host);
+	int rc;
+
+	*host_ptr = NULL;
+	*gpa = 0;
+	if (!pi->creating)
+		return -EPERM;
+	if (size < DEVMEM_MIN || size > DEVMEM_MAX || size % DEVMEM_MIN ||
+	    (flags & ~EMBER_DEVMEM_GUEST_READONLY))
+		return -EINVAL;
+	if (pi->has_devmem)
+		return -EBUSY;
+	if (!pi->platform->devmem_alloc)
+		return -ENOTSUP;
+	rc = pi->platform->devmem_alloc(pi->popaque, size, flags & EMBER_DEVMEM_GUEST_READONLY,
+					host_ptr, gpa);
+	if (rc)
+		return rc;
+	pi->has_devmem = true;
+	pi->devmem_gpa = *gpa;
+	pi->devmem_size = size;
+	return 0;
+}
+
+static int host_clock_pair(const struct ember_host *host, uint32_t clock,
+			   struct ember_clock_pair *out)
+{
+	struct plugin_instance *pi = from_host(host);
+	struct ember_clock_pair pair = {.struct_size = sizeof(pair)};
+	uint32_t want;
+	int rc;
+
+	if (clock != EMBER_CLOCK_REALTIME && clock != EMBER_CLOCK_TAI)
+		return -EINVAL;
+	if (!out || out->struct_size < offsetof(struct ember_clock_pair, reserved))
+		return -EINVAL;
+	if (!pi->platform->clock_pair)
+		return -ENOTSUP;
+	rc = pi->platform->clock_pair(pi->popaque, clock, &pair);
+	if (rc)
+		return rc;
+	/* Copy what the caller's (maybe older, smaller) struct has room for. */
+	want = out->struct_size < sizeof(pair) ? out->struct_size : (uint32_t)sizeof(pair);
+	memcpy((uint8_t *)out + sizeof(out->struct_size),
+	       (const uint8_t *)&pair + sizeof(pair.struct_size), want - sizeof(pair.struct_size));
+	return 0;
+}
+
+/* Block every signal in a plugin's thread: ember's signals are read by its signalfd only. */
+struct thread_start_arg {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static int host_thread_start(const struct ember_host *host, const char *name, void *(*fn)(void *),
+			     void *arg, uint64_t *handle)
+{
+	struct plugin_instance *pi = from_host(host);
+	struct pi_thread *t;
+	sigset_t all, old;
+	int rc;
+
+	*handle = 0;
+	if (!fn || !name || !*name)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	/* The new thread inherits this mask, so no signal can reach it before it runs. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&t->thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		free(t);
+		return -rc;
+	}
+	pthread_setname_np(t->thread, t->name);
+	t->id = ++pi->next_thread_id;
+	t->next = pi->threads;
+	pi->threads = t;
+	*handle = t->id;
+	return 0;
+}
+
+static int host_thread_join(const struct ember_host *host, uint64_t handle)
+{
+	struct plugin_instance *pi = from_host(host);
+
+	for (struct pi_thread **pp = &pi->threads; *pp; pp = &(*pp)->next) {
+		struct pi_thread *t = *pp;
+
+		if (t->id == handle) {
+			int rc = pthread_join(t->thread, NULL);
+
+			*pp = t->next;
+			free(t);
+			return -rc;
+		}
+	}
+	return -ENOENT;
+}
+
 static const struct ember_host host_template = {
     .struct_size = sizeof(struct ember_host),
     .abi_major = EMBER_ABI_MAJOR,
@@ -410,6 +549,14 @@ static const struct ember_host host_template = {
     .config_changed = host_config_changed,
     .set_needs_reset = host_set_needs_reset,
     .vq_set_limits = host_vq_set_limits,
+    .vq_unpop = host_vq_unpop,
+    .mem_discard = host_mem_discard,
+    .devmem_alloc = host_devmem_alloc,
+    .clock_pair = host_clock_pair,
+    .reply_int = plugin_control_reply_int,
+    .reply_string = plugin_control_reply_string,
+    .thread_start = host_thread_start,
+    .thread_join = host_thread_join,
 };
 
 static void transport_irq(void *opaque, int level)
@@ -418,6 +565,29 @@ static void transport_irq(void *opaque, int level)
 
 	if (pi->platform->irq_set)
 		pi->platform->irq_set(pi->popaque, level);
+}
+
+/* Removes watches, timers and threads the plugin left behind; returns how many, logged. */
+static unsigned release_leftovers(struct plugin_instance *pi)
+{
+	unsigned leaks = 0;
+
+	while (pi->callbacks) {
+		struct pi_callback *cb = pi->callbacks;
+
+		host_log(&pi->host, EMBER_LOG_WARN, "plugin left a %s (id %d) behind",
+			 cb->timer ? "timer" : "watch", cb->id);
+		(cb->timer ? host_timer_cancel : host_watch_remove)(&pi->host, cb->id);
+		leaks++;
+	}
+	while (pi->threads) {
+		/* Unloading code a thread still runs would crash later: wait for it instead. */
+		host_log(&pi->host, EMBER_LOG_WARN, "plugin left thread %s running; waiting for it",
+			 pi->threads->name);
+		host_thread_join(&pi->host, pi->threads->id);
+		leaks++;
+	}
+	return leaks;
 }
 
 int plugin_instance_create(const struct plugin_instance_params *params,
@@ -454,6 +624,12 @@ int plugin_instance_create(const struct plugin_instance_params *params,
 			 p->desc.name, rc ? strerror(rc < 0 ? -rc : rc) : "no instance returned");
 		goto fail_create;
 	}
+	if ((p->desc.acpi_resources & EMBER_ACPI_RES_DEVMEM) && !pi->has_devmem) {
+		snprintf(err, err_size,
+			 "%s: plugin %s lists device memory in ACPI but allocated none in create",
+			 pi->name, p->desc.name);
+		goto fail_transport;
+	}
 	if (pi->is_virtio) {
 		struct virtio_mmio_env env = {
 		    .mem = pi->mem,
@@ -479,6 +655,8 @@ int plugin_instance_create(const struct plugin_instance_params *params,
 fail_transport:
 	p->ops.destroy(pi->inst);
 fail_create:
+	/* Whatever a failed create left registered must not fire into freed memory. */
+	release_leftovers(pi);
 	pthread_mutex_destroy(&pi->lock);
 	free(pi);
 	return -1;
@@ -492,14 +670,7 @@ unsigned plugin_instance_destroy(struct plugin_instance *pi)
 	if (!pi)
 		return 0;
 	pi->plugin->ops.destroy(pi->inst);
-	while (pi->callbacks) {
-		struct pi_callback *cb = pi->callbacks;
-
-		host_log(&pi->host, EMBER_LOG_WARN, "plugin left a %s (id %d) behind at destroy",
-			 cb->timer ? "timer" : "watch", cb->id);
-		(cb->timer ? host_timer_cancel : host_watch_remove)(&pi->host, cb->id);
-		leaks++;
-	}
+	leaks += release_leftovers(pi);
 	if (pi->transport_up) {
 		chains = virtio_mmio_chains_live(&pi->transport);
 		if (chains)
@@ -576,6 +747,7 @@ uint64_t plugin_instance_window_size(const struct plugin_instance *pi)
 {
 	if (pi->is_virtio)
 		return VIRTIO_MMIO_WINDOW;
+	/* 0 for a device without registers (ABI 1.2): it gets no window. */
 	return ((uint64_t)pi->plugin->desc.mmio_size + 0xfff) & ~0xfffULL;
 }
 
@@ -597,4 +769,62 @@ const char *plugin_instance_name(const struct plugin_instance *pi)
 const struct ember_host *plugin_instance_host(const struct plugin_instance *pi)
 {
 	return &pi->host;
+}
+
+bool plugin_instance_devmem(const struct plugin_instance *pi, uint64_t *gpa, uint64_t *size)
+{
+	*gpa = pi->devmem_gpa;
+	*size = pi->devmem_size;
+	return pi->has_devmem;
+}
+
+const char *plugin_instance_acpi_cid(const struct plugin_instance *pi)
+{
+	return pi->is_virtio ? NULL : pi->plugin->desc.acpi_cid;
+}
+
+uint32_t plugin_instance_acpi_resources(const struct plugin_instance *pi)
+{
+	uint32_t res = pi->is_virtio ? 0 : pi->plugin->desc.acpi_resources;
+
+	if (res)
+		return res;
+	/* The 1.1 rule: the window, then the interrupt when the device has one. */
+	return EMBER_ACPI_RES_MMIO | (plugin_instance_has_irq(pi) ? EMBER_ACPI_RES_IRQ : 0);
+}
+
+int plugin_instance_control(struct plugin_instance *pi, const char *name, const char *args,
+			    char *reply, size_t reply_size)
+{
+	int rc;
+
+	pthread_mutex_lock(&pi->lock);
+	rc = plugin_control_run(pi->plugin, pi->inst, name, args, reply, reply_size);
+	pthread_mutex_unlock(&pi->lock);
+	return rc;
+}
+
+uint32_t plugin_instance_metric_count(const struct plugin_instance *pi)
+{
+	return pi->plugin->desc.metric_count;
+}
+
+const struct ember_metric *plugin_instance_metric(const struct plugin_instance *pi, uint32_t i)
+{
+	return i < pi->plugin->desc.metric_count ? &pi->plugin->desc.metrics[i] : NULL;
+}
+
+uint32_t plugin_instance_metrics_read(struct plugin_instance *pi, uint64_t *values, uint32_t count)
+{
+	uint32_t n = pi->plugin->desc.metric_count;
+
+	if (!pi->plugin->ops.metrics_read || n == 0)
+		return 0;
+	if (count < n)
+		return 0;
+	memset(values, 0, n * sizeof(*values));
+	pthread_mutex_lock(&pi->lock);
+	pi->plugin->ops.metrics_read(pi->inst, values, n);
+	pthread_mutex_unlock(&pi->lock);
+	return n;
 }

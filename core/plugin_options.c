@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct option_ctx {
 	const struct plugin *p;
@@ -35,7 +36,7 @@ __attribute__((format(printf, 4, 5))) static int opt_fail(const struct option_ct
 }
 
 /* "123", "64K", "1M", "2G", "1T" (powers of 1024). Returns 0 or -EINVAL / -ERANGE. */
-static int parse_size(const char *s, int64_t *out)
+int plugin_option_parse_size(const char *s, int64_t *out)
 {
 	uint64_t v = 0, mult = 1;
 	const char *c = s;
@@ -79,6 +80,70 @@ static bool is_integer(const config_setting_t *s)
 	return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
 }
 
+/*
+ * A path option's path (folder == NULL) or its folder failed stat() with errno. ENOENT and
+ * ENOTDIR (a component is not a folder) both mean "not there" to an operator.
+ */
+static int path_refused(const struct option_ctx *c, const config_setting_t *s,
+			const struct plugin_option_value *v, const char *folder)
+{
+	int e = errno;
+	/* A default is reported at the device's line; say so, or the operator looks for a key. */
+	const char *dflt = s ? "" : " (the default)";
+	const char *name = v->option->name;
+	bool missing = e == ENOENT || e == ENOTDIR;
+
+	if (!folder)
+		return missing ? opt_fail(c, s, name, "\"%s\"%s does not exist", v->str, dflt)
+			       : opt_fail(c, s, name, "\"%s\"%s: %s", v->str, dflt, strerror(e));
+	return missing ? opt_fail(c, s, name, "\"%s\"%s: folder \"%s\" does not exist", v->str,
+				  dflt, folder)
+		       : opt_fail(c, s, name, "\"%s\"%s: folder \"%s\": %s", v->str, dflt, folder,
+				  strerror(e));
+}
+
+/*
+ * EMBER_OPTION_PATH_EXISTS / _PARENT_EXISTS, on the resolved path (v->str; s is NULL for a
+ * default). Checked here rather than left to the plugin's create so that a missing file is a
+ * config error like any other: one line with file, line and key, before anything is created.
+ * stat() follows links, so a dangling link does not exist. It is no promise that the file is
+ * still there at create: the plugin still handles its own open failing.
+ */
+static int check_path(const struct option_ctx *c, const config_setting_t *s,
+		      const struct plugin_option_value *v)
+{
+	uint32_t flags = v->option->flags;
+	struct stat st;
+	char *copy, *slash;
+	const char *folder;
+	size_t n;
+	int rc = 0;
+
+	if (v->option->type != EMBER_OPTION_PATH || !v->str)
+		return 0;
+	if (flags & EMBER_OPTION_PATH_EXISTS)
+		return stat(v->str, &st) ? path_refused(c, s, v, NULL) : 0;
+	if (!(flags & EMBER_OPTION_PATH_PARENT_EXISTS))
+		return 0;
+	/* The folder part: "a/b" and "a/b/" live in "a", "b" in ".", "/b" in "/". */
+	copy = strdup(v->str);
+	if (!copy)
+		return opt_fail(c, s, v->option->name, "out of memory");
+	for (n = strlen(copy); n > 1 && copy[n - 1] == '/'; n--)
+		copy[n - 1] = '\0';
+	slash = strrchr(copy, '/');
+	folder = slash ? copy : ".";
+	if (slash)
+		slash[slash == copy] = '\0'; /* keep the root's own slash */
+	if (stat(folder, &st))
+		rc = path_refused(c, s, v, folder);
+	else if (!S_ISDIR(st.st_mode))
+		rc = opt_fail(c, s, v->option->name, "\"%s\"%s: \"%s\" is not a folder", v->str,
+			      s ? "" : " (the default)", folder);
+	free(copy);
+	return rc;
+}
+
 static int take_value(const struct option_ctx *c, const config_setting_t *s,
 		      struct plugin_option_value *v)
 {
@@ -102,7 +167,7 @@ static int take_value(const struct option_ctx *c, const config_setting_t *s,
 			return opt_fail(c, s, o->name, "expected a path (a non-empty string)");
 		free(v->str);
 		v->str = path_resolve(c->file, config_setting_get_string(s));
-		return v->str ? 0 : opt_fail(c, s, o->name, "out of memory");
+		return v->str ? check_path(c, s, v) : opt_fail(c, s, o->name, "out of memory");
 	case EMBER_OPTION_INT:
 		if (!is_integer(s))
 			return opt_fail(c, s, o->name, "expected an integer");
@@ -113,7 +178,7 @@ static int take_value(const struct option_ctx *c, const config_setting_t *s,
 			v->num = config_setting_get_int64(s);
 		} else if (config_setting_type(s) == CONFIG_TYPE_STRING) {
 			str = config_setting_get_string(s);
-			if (parse_size(str, &v->num))
+			if (plugin_option_parse_size(str, &v->num))
 				return opt_fail(
 				    c, s, o->name,
 				    "\"%s\" is not a size (like 65536, \"64K\", \"1M\")", str);
@@ -194,6 +259,8 @@ int plugin_check_options(const struct plugin *p, const struct device_config *dev
 				 p->desc.name);
 			goto fail;
 		}
+		if (!v->given && check_path(&c, NULL, v))
+			goto fail;
 	}
 	*out = opts;
 	return 0;

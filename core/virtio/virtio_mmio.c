@@ -353,10 +353,27 @@ int virtio_mmio_vq_pop(struct virtio_mmio *t, uint32_t queue, struct ember_vq_ch
 	return rc;
 }
 
+/* The chain's queue from ember's record of the pop (chain->queue is the plugin's to read). */
+static struct virtq *chain_queue(struct virtio_mmio *t, const struct ember_vq_chain *chain)
+{
+	struct virtq *q = virtq_chain_owner(chain);
+
+	return q && q >= t->queues && q < t->queues + t->queue_count ? q : NULL;
+}
+
 void virtio_mmio_vq_push(struct virtio_mmio *t, struct ember_vq_chain *chain, uint32_t written)
 {
-	if (chain && chain->queue < t->queue_count)
-		virtq_push(&t->queues[chain->queue], chain, written);
+	struct virtq *q = chain_queue(t, chain);
+
+	if (q)
+		virtq_push(q, chain, written);
+}
+
+int virtio_mmio_vq_unpop(struct virtio_mmio *t, struct ember_vq_chain *chain)
+{
+	struct virtq *q = chain_queue(t, chain);
+
+	return q ? virtq_unpop(q, chain) : -EINVAL;
 }
 
 void virtio_mmio_vq_notify(struct virtio_mmio *t, uint32_t queue)

@@ -131,6 +131,8 @@ bool virtio_mmio_irq_pending(const struct virtio_mmio *t);
 /* The host services behind ember_host.vq_* and friends. */
 int virtio_mmio_vq_pop(struct virtio_mmio *t, uint32_t queue, struct ember_vq_chain **out);
 void virtio_mmio_vq_push(struct virtio_mmio *t, struct ember_vq_chain *chain, uint32_t written);
+/* ember_host.vq_unpop (virtqueue.h: virtq_unpop); -EINVAL for a chain not of this transport. */
+int virtio_mmio_vq_unpop(struct virtio_mmio *t, struct ember_vq_chain *chain);
 void virtio_mmio_vq_notify(struct virtio_mmio *t, uint32_t queue);
 void virtio_mmio_config_changed(struct virtio_mmio *t);
 void virtio_mmio_set_needs_reset(struct virtio_mmio *t, const char *why);

@@ -41,6 +41,7 @@ struct virtq_chain {
 	struct virtq *q;
 	uint32_t epoch;
 	uint16_t head;
+	uint16_t avail_pos; /* q->last_avail when it was popped: vq_unpop goes back to it */
 	struct ember_vq_segment segs[];
 };
 
@@ -269,6 +270,7 @@ int virtq_pop(struct virtq *q, struct ember_vq_chain **out)
 	c->q = q;
 	c->epoch = q->epoch;
 	c->head = head;
+	c->avail_pos = q->last_avail;
 	q->last_avail++;
 	q->chains_live++;
 	if (q->event_idx)
@@ -297,6 +299,31 @@ void virtq_push(struct virtq *q, struct ember_vq_chain *chain, uint32_t written)
 	}
 	q->chains_live--;
 	free(c);
+}
+
+int virtq_unpop(struct virtq *q, struct ember_vq_chain *chain)
+{
+	struct virtq_chain *c = (struct virtq_chain *)(void *)chain;
+
+	if (!chain)
+		return -EINVAL;
+	if (c->epoch == q->epoch && q->ready && !q->broken) {
+		/* Only the newest pop can go back: older ones would leave a hole in the ring. */
+		if ((uint16_t)(c->avail_pos + 1) != q->last_avail)
+			return -EINVAL;
+		q->last_avail = c->avail_pos;
+		if (q->event_idx)
+			__atomic_store_n(ring16(q->used, avail_event_off(q->size)), q->last_avail,
+					 __ATOMIC_RELAXED);
+	}
+	q->chains_live--;
+	free(c);
+	return 0;
+}
+
+struct virtq *virtq_chain_owner(const struct ember_vq_chain *chain)
+{
+	return chain ? ((const struct virtq_chain *)(const void *)chain)->q : NULL;
 }
 
 bool virtq_need_interrupt(struct virtq *q)

@@ -79,6 +79,16 @@ int virtq_pop(struct virtq *q, struct ember_vq_chain **out);
 void virtq_push(struct virtq *q, struct ember_vq_chain *chain, uint32_t written);
 
 /*
+ * ember_host.vq_unpop: gives the newest popped chain back (the next pop returns the same
+ * request) and frees it. Returns 0, also for a stale chain (only freed), or -EINVAL when it is
+ * not the last one popped and not pushed (nothing changes).
+ */
+int virtq_unpop(struct virtq *q, struct ember_vq_chain *chain);
+
+/* The queue a chain was popped from: ember's own record, not the plugin-visible copy. */
+struct virtq *virtq_chain_owner(const struct ember_vq_chain *chain);
+
+/*
  * After pushes: whether the driver wants an interrupt now (EVENT_IDX used_event, or the
  * NO_INTERRUPT flag without it). Remembers the used index it answered for.
  */
