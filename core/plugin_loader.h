@@ -93,7 +93,8 @@ int plugin_check_options(const struct plugin *p, const struct device_config *dev
 			 char *err, size_t err_size);
 void plugin_options_free(struct plugin_options *opts);
 
-/* A size option's string form: "123", "64K", "1M", "2G", "1T" (powers of 1024). 0 or -EINVAL / -ERANGE. */
+/* A size option's string form: "123", "64K", "1M", "2G", "1T" (powers of 1024). Returns 0,
+ * -EINVAL or -ERANGE. */
 int plugin_option_parse_size(const char *s, int64_t *out);
 
 /* The value of option `name`, or NULL when p documents no such option. */
