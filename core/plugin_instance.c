@@ -57,12 +57,54 @@ struct plugin_instance {
 	uint64_t devmem_gpa, devmem_size;
 	struct pi_thread *threads; /* started and not joined yet */
 	uint64_t next_thread_id;
+	/* Queues whose pops hit the per-call budget, notified again from a timer (-1: none). */
+	uint64_t renotify;
+	int renotify_timer;
 };
 
 static struct plugin_instance *from_host(const struct ember_host *host)
 {
 	/* The table is the first member of the instance, which the host never hands out const. */
 	return (struct plugin_instance *)(uintptr_t)host;
+}
+
+static void renotify(void *arg, int id);
+
+/* Every call into the plugin: the lock, and for virtio a fresh pop budget. */
+static void enter(struct plugin_instance *pi)
+{
+	pthread_mutex_lock(&pi->lock);
+	if (pi->transport_up)
+		virtio_mmio_budget_reset(&pi->transport);
+}
+
+/* Queues cut short by the budget get another notify later, after the loop's other work. */
+static void leave(struct plugin_instance *pi)
+{
+	if (pi->transport_up) {
+		pi->renotify |= virtio_mmio_budget_take_hits(&pi->transport);
+		if (pi->renotify && pi->renotify_timer < 0 && pi->platform->timer_start)
+			pi->renotify_timer =
+			    pi->platform->timer_start(pi->popaque, 0, renotify, pi);
+	}
+	pthread_mutex_unlock(&pi->lock);
+}
+
+static void renotify(void *arg, int id)
+{
+	struct plugin_instance *pi = arg;
+
+	enter(pi);
+	if (id == pi->renotify_timer) {
+		uint64_t queues = pi->renotify;
+
+		pi->renotify_timer = -1;
+		pi->renotify = 0;
+		for (uint32_t q = 0; queues; q++, queues >>= 1)
+			if (queues & 1)
+				virtio_mmio_queue_notify(&pi->transport, q);
+	}
+	leave(pi);
 }
 
 __attribute__((format(printf, 3, 0))) static void vlog_line(struct plugin_instance *pi, int level,
@@ -211,11 +253,11 @@ static void watch_trampoline(void *arg, int id, uint32_t revents)
 	struct plugin_instance *pi = arg;
 	struct pi_callback *cb;
 
-	pthread_mutex_lock(&pi->lock);
+	enter(pi);
 	cb = take_callback(pi, id, false, false);
 	if (cb)
 		cb->watch_fn(cb->arg, cb->fd, revents);
-	pthread_mutex_unlock(&pi->lock);
+	leave(pi);
 }
 
 static void timer_trampoline(void *arg, int id)
@@ -223,13 +265,13 @@ static void timer_trampoline(void *arg, int id)
 	struct plugin_instance *pi = arg;
 	struct pi_callback *cb;
 
-	pthread_mutex_lock(&pi->lock);
+	enter(pi);
 	cb = take_callback(pi, id, true, true); /* one-shot: gone before it runs */
 	if (cb) {
 		cb->timer_fn(cb->arg);
 		free(cb);
 	}
-	pthread_mutex_unlock(&pi->lock);
+	leave(pi);
 }
 
 static int host_watch_add(const struct ember_host *host, int fd, uint32_t events, ember_watch_fn fn,
@@ -613,6 +655,7 @@ int plugin_instance_create(const struct plugin_instance_params *params,
 	pi->is_virtio = p->desc.kind == EMBER_DEVICE_VIRTIO;
 	snprintf(pi->name, sizeof(pi->name), "%s", params->name);
 	pthread_mutex_init(&pi->lock, NULL);
+	pi->renotify_timer = -1;
 
 	pi->queue_count = p->desc.virtio_queue_count;
 	pi->queue_max_size = p->desc.virtio_queue_max_size;
@@ -671,6 +714,8 @@ unsigned plugin_instance_destroy(struct plugin_instance *pi)
 		return 0;
 	pi->plugin->ops.destroy(pi->inst);
 	leaks += release_leftovers(pi);
+	if (pi->renotify_timer >= 0 && pi->platform->timer_cancel)
+		pi->platform->timer_cancel(pi->popaque, pi->renotify_timer);
 	if (pi->transport_up) {
 		chains = virtio_mmio_chains_live(&pi->transport);
 		if (chains)
@@ -689,14 +734,14 @@ void plugin_instance_mmio_read(void *opaque, uint64_t offset, void *data, uint32
 	struct plugin_instance *pi = opaque;
 	const struct ember_device_ops *ops = &pi->plugin->ops;
 
-	pthread_mutex_lock(&pi->lock);
+	enter(pi);
 	if (pi->is_virtio)
 		virtio_mmio_read(&pi->transport, offset, data, len);
 	else if (ops->mmio_read && offset + len <= pi->plugin->desc.mmio_size)
 		ops->mmio_read(pi->inst, offset, data, len);
 	else
 		memset(data, 0xff, len);
-	pthread_mutex_unlock(&pi->lock);
+	leave(pi);
 }
 
 void plugin_instance_mmio_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
@@ -704,31 +749,31 @@ void plugin_instance_mmio_write(void *opaque, uint64_t offset, const void *data,
 	struct plugin_instance *pi = opaque;
 	const struct ember_device_ops *ops = &pi->plugin->ops;
 
-	pthread_mutex_lock(&pi->lock);
+	enter(pi);
 	if (pi->is_virtio)
 		virtio_mmio_write(&pi->transport, offset, data, len);
 	else if (ops->mmio_write && offset + len <= pi->plugin->desc.mmio_size)
 		ops->mmio_write(pi->inst, offset, data, len);
-	pthread_mutex_unlock(&pi->lock);
+	leave(pi);
 }
 
 void plugin_instance_queue_notify(struct plugin_instance *pi, uint32_t queue)
 {
 	if (!pi->is_virtio)
 		return;
-	pthread_mutex_lock(&pi->lock);
+	enter(pi);
 	virtio_mmio_queue_notify(&pi->transport, queue);
-	pthread_mutex_unlock(&pi->lock);
+	leave(pi);
 }
 
 void plugin_instance_reset(struct plugin_instance *pi)
 {
-	pthread_mutex_lock(&pi->lock);
+	enter(pi);
 	if (pi->is_virtio)
 		virtio_mmio_reset(&pi->transport);
 	else if (pi->plugin->ops.reset)
 		pi->plugin->ops.reset(pi->inst);
-	pthread_mutex_unlock(&pi->lock);
+	leave(pi);
 }
 
 uint32_t plugin_instance_queue_count(const struct plugin_instance *pi)
@@ -798,9 +843,9 @@ int plugin_instance_control(struct plugin_instance *pi, const char *name, const 
 {
 	int rc;
 
-	pthread_mutex_lock(&pi->lock);
+	enter(pi);
 	rc = plugin_control_run(pi->plugin, pi->inst, name, args, reply, reply_size);
-	pthread_mutex_unlock(&pi->lock);
+	leave(pi);
 	return rc;
 }
 
@@ -823,8 +868,8 @@ uint32_t plugin_instance_metrics_read(struct plugin_instance *pi, uint64_t *valu
 	if (count < n)
 		return 0;
 	memset(values, 0, n * sizeof(*values));
-	pthread_mutex_lock(&pi->lock);
+	enter(pi);
 	pi->plugin->ops.metrics_read(pi->inst, values, n);
-	pthread_mutex_unlock(&pi->lock);
+	leave(pi);
 	return n;
 }

@@ -36,6 +36,7 @@ int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_mmio_env *env,
 	    .env = *env,
 	    .ops = ops,
 	    .inst = inst,
+	    .pop_budget = VIRTIO_MMIO_POP_BUDGET,
 	    .device_id = desc->virtio_device_id,
 	    .config_size = desc->virtio_config_size,
 	    .queue_count = desc->virtio_queue_count,
@@ -347,7 +348,14 @@ int virtio_mmio_vq_pop(struct virtio_mmio *t, uint32_t queue, struct ember_vq_ch
 		return -EIO;
 	if (!driver_ok(t))
 		return 0;
+	if (t->pop_budget == 0) {
+		/* Say "empty" for now; the caller's entry notifies this queue again later. */
+		t->budget_hit |= 1ULL << queue;
+		return 0;
+	}
 	rc = virtq_pop(&t->queues[queue], out);
+	if (rc == 1)
+		t->pop_budget--;
 	if (rc == -EIO)
 		virtio_mmio_set_needs_reset(t, virtq_error(&t->queues[queue]));
 	return rc;
@@ -380,6 +388,19 @@ void virtio_mmio_vq_notify(struct virtio_mmio *t, uint32_t queue)
 {
 	if (queue < t->queue_count && virtq_need_interrupt(&t->queues[queue]))
 		raise_interrupt(t, VIRTIO_MMIO_INT_VRING);
+}
+
+void virtio_mmio_budget_reset(struct virtio_mmio *t)
+{
+	t->pop_budget = VIRTIO_MMIO_POP_BUDGET;
+}
+
+uint64_t virtio_mmio_budget_take_hits(struct virtio_mmio *t)
+{
+	uint64_t hits = t->budget_hit;
+
+	t->budget_hit = 0;
+	return hits;
 }
 
 void virtio_mmio_config_changed(struct virtio_mmio *t)

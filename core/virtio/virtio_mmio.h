@@ -103,7 +103,21 @@ struct virtio_mmio {
 	uint32_t interrupt_status; /* atomic: read by irq_pending from the resample path */
 	uint32_t config_generation;
 	struct virtq *queues;
+	/*
+	 * Work bound per call into the plugin: pops left before vq_pop answers "empty", and the
+	 * queues that hit the bound (bit per queue) and must be notified again later.
+	 */
+	uint32_t pop_budget;
+	uint64_t budget_hit;
 };
+
+/* Chains one call into the plugin may pop (per entry, all queues together). */
+#define VIRTIO_MMIO_POP_BUDGET 256u
+
+/* Starts a call into the plugin with a full pop budget. */
+void virtio_mmio_budget_reset(struct virtio_mmio *t);
+/* After the call: the queues (bit mask) whose pops were cut short; clears the record. */
+uint64_t virtio_mmio_budget_take_hits(struct virtio_mmio *t);
 
 /*
  * Sets up the transport for a created instance of a virtio plugin (desc and ops as normalized

@@ -211,3 +211,33 @@ Test(abi12_create, a_failed_create_leaves_nothing_registered)
 	harness_advance(&h, 1000000);
 	harness_fini(&h);
 }
+
+Test(abi12_budget, one_kick_serves_a_bounded_batch_and_the_rest_follows_from_the_loop)
+{
+	struct driver_vq big;
+	uint32_t id, len, n = 0;
+	uint64_t buf;
+
+	harness_init(&h);
+	cr_assert_eq(harness_create(&h, PLUGINS "tp-abi12.so", "", err, sizeof(err)), 0, "%s", err);
+	cr_assert(driver_negotiate(&h, F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &big, 0, 512);
+	driver_ok(&h);
+	buf = harness_alloc(&h, 64, 8);
+	for (unsigned i = 0; i < VIRTIO_MMIO_POP_BUDGET + 44; i++) {
+		struct driver_buf b = {buf, 64, true};
+
+		driver_vq_add(&big, &b, 1);
+	}
+	driver_vq_kick(&big);
+	while (driver_vq_get_used(&big, &id, &len))
+		n++;
+	cr_assert_eq(n, VIRTIO_MMIO_POP_BUDGET, "one kick served %u", n);
+	cr_assert_eq(harness_callbacks(&h), 1, "no follow-up notify was scheduled");
+	harness_advance(&h, 0);
+	while (driver_vq_get_used(&big, &id, &len))
+		n++;
+	cr_assert_eq(n, VIRTIO_MMIO_POP_BUDGET + 44);
+	cr_assert_eq(harness_callbacks(&h), 0);
+	cr_expect_eq(harness_fini(&h), 0, "leaks; log:\n%s", h.log);
+}
