@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include "plugin_loader.h"
+
 #include "path.h"
 
 #include <errno.h>
@@ -259,28 +261,21 @@ static int load_boot(const struct loader *ld, const config_setting_t *root, stru
 	return 0;
 }
 
-/* Plugin names become file names and log prefixes, so they are kept to a safe alphabet. */
+/* One rule for plugin names, the loader's (plugin_loader.h), so a config it accepts loads. */
 static int check_plugin_name(const struct loader *ld, const config_setting_t *s, const char *key,
 			     const char *name)
 {
-	if (name[0] == '\0')
-		return fail(ld, s, key, "empty; expected a plugin name such as \"virtio-rng\"");
-	for (const char *p = name; *p; p++) {
-		unsigned char c = (unsigned char)*p;
+	const char *why = plugin_name_error(name);
 
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
-			continue;
-		if (c >= 0x20 && c < 0x7f)
-			return fail(ld, s, key,
-				    "invalid character '%c' in \"%s\"; expected only a-z, 0-9, '-' "
-				    "and '_'",
-				    c, name);
-		return fail(ld, s, key,
-			    "invalid byte 0x%02x; expected only the characters a-z, 0-9, '-' and "
-			    "'_'",
-			    c);
-	}
-	return 0;
+	if (!why)
+		return 0;
+	/* Never echo control bytes into a terminal. */
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return fail(ld, s, key, "invalid byte 0x%02x; %s", (unsigned char)*p, why);
+	if (!*name)
+		return fail(ld, s, key, "%s", why);
+	return fail(ld, s, key, "\"%.64s\": %s", name, why);
 }
 
 /* Collects one element of devices: only the plugin name is checked here, the rest by the plugin. */

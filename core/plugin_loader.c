@@ -80,6 +80,25 @@ bool plugin_valid_name(const char *s, size_t max, bool dash_ok, bool underscore_
 	return true;
 }
 
+const char *plugin_name_error(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0)
+		return "empty; expected a plugin name such as \"virtio-rng\"";
+	if (n > PLUGIN_NAME_MAX)
+		return "longer than 31 characters";
+	if (name[0] == '-')
+		return "starts with '-'";
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return "expected only the characters a-z, 0-9 and '-'";
+	}
+	return NULL;
+}
+
 static bool is_hex_upper(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
@@ -287,9 +306,9 @@ static int check_desc(struct plugin *p, const struct ember_plugin_desc *src, cha
 	if (d->reserved0 || !plugin_all_zero(d->reserved, sizeof(d->reserved)) ||
 	    (d->flags & ~EMBER_DESC_F_IRQ) || (d->kind != EMBER_DEVICE_MMIO && d->flags))
 		return fail(err, size, "%s: descriptor has reserved fields or flags set", p->path);
-	if (!plugin_valid_name(d->name, PLUGIN_NAME_MAX, true, false))
-		return fail(err, size, "%s: plugin name is not [a-z0-9-], 1..%d chars", p->path,
-			    PLUGIN_NAME_MAX);
+	if (plugin_name_error(d->name))
+		return fail(err, size, "%s: plugin name \"%.64s\": %s", p->path,
+			    d->name ? d->name : "", plugin_name_error(d->name));
 	if (!d->vendor || !d->version)
 		return fail(err, size, "%s: descriptor lacks vendor or version", p->path);
 	if (d->reserved1 || !plugin_all_zero(d->reserved2, sizeof(d->reserved2)))
@@ -423,9 +442,9 @@ int plugin_load_by_name(const char *name, const char *const *dirs, size_t ndirs,
 	char path[PATH_MAX];
 
 	*out = NULL;
-	if (!plugin_valid_name(name, PLUGIN_NAME_MAX, true, false))
-		return fail(err, err_size, "plugin name \"%.64s\" is not [a-z0-9-], 1..%d chars",
-			    name, PLUGIN_NAME_MAX);
+	if (plugin_name_error(name))
+		return fail(err, err_size, "plugin name \"%.64s\": %s", name,
+			    plugin_name_error(name));
 	search_path_init(&s, dirs, ndirs);
 	for (size_t i = 0; i < s.count; i++) {
 		int w = snprintf(path, sizeof(path), "%s/%s.so", s.dirs[i], name);

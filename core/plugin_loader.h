@@ -60,6 +60,12 @@ struct plugin_options {
 #define PLUGIN_NAME_MAX 31
 
 /*
+ * The one rule for plugin names (they become file names and log prefixes): 1..31 characters of
+ * a-z, 0-9 and '-', not starting with '-'. Returns NULL for a good name, else what is wrong.
+ */
+const char *plugin_name_error(const char *name);
+
+/*
  * Loads and checks the plugin in file path. Returns 0 with *out set, or -1 with one line in err
  * (no file, no entry, ABI refused, bad descriptor: each message names the file and, for ABI
  * refusals, both versions). Nothing of a refused plugin stays loaded.

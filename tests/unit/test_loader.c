@@ -135,7 +135,10 @@ Test(loader, search_order_and_names)
 	cr_assert_eq(plugin_load_by_name("nope", dirs, 2, &p, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "plugin \"nope\" not found"), "%s", err);
 	cr_assert_eq(plugin_load_by_name("../etc/x", dirs, 2, &p, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "is not [a-z0-9-]"), "%s", err);
+	cr_assert(strstr(err, "expected only the characters a-z, 0-9 and '-'"), "%s", err);
+	cr_assert_eq(plugin_load_by_name("_x", dirs, 2, &p, err, sizeof(err)), -1);
+	cr_assert_eq(plugin_load_by_name("-x", dirs, 2, &p, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "starts with"), "%s", err);
 }
 
 Test(loader, build_tree_is_searched_for_a_build_tree_binary)
