@@ -177,6 +177,21 @@ static void write_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v
 	char why[200];
 
 	if (v == 0) {
+		if (q->ready && driver_ok(t)) {
+			/*
+			 * virtio 1.x has no per-queue stop without VIRTIO_F_RING_RESET, and the
+			 * driver may reuse the queue's buffers at once: the plugin must drop
+			 * every request it still works on, which only its reset op promises.
+			 * The device is then dead to the driver until it resets it.
+			 */
+			for (uint32_t i = 0; i < t->queue_count; i++)
+				virtq_reset(&t->queues[i]);
+			if (t->ops->reset)
+				t->ops->reset(t->inst);
+			virtio_mmio_set_needs_reset(t, "the driver disabled a queue while the "
+						       "device was running");
+			return;
+		}
 		virtq_reset(q);
 		return;
 	}

@@ -337,3 +337,26 @@ Test(virtio_mmio, event_idx_through_transport)
 	driver_vq_kick(&vq);
 	cr_assert_eq(h.irq_raises, 1);
 }
+
+Test(virtio_mmio, disabling_a_live_queue_resets_the_device_and_needs_reset)
+{
+	struct driver_vq vq;
+	unsigned resets;
+
+	bring_up(&vq, (1ULL << EMBER_VIRTIO_F_VERSION_1) | DEV_FEATURE);
+	resets = dev.resets;
+	harness_write32(&h, VIRTIO_MMIO_QUEUE_SEL, 0);
+	harness_write32(&h, VIRTIO_MMIO_QUEUE_READY, 0);
+	/* The plugin was told to drop its requests before the driver reuses the buffers. */
+	cr_assert_eq(dev.resets, resets + 1);
+	cr_assert_eq(harness_read32(&h, VIRTIO_MMIO_QUEUE_READY), 0);
+	cr_assert(harness_read32(&h, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	/* Before DRIVER_OK (how Linux tears queues down after a reset) it is a plain disable. */
+	harness_write32(&h, VIRTIO_MMIO_STATUS, 0);
+	cr_assert(driver_negotiate(&h, (1ULL << EMBER_VIRTIO_F_VERSION_1) | DEV_FEATURE) &
+		  VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, 8);
+	harness_write32(&h, VIRTIO_MMIO_QUEUE_READY, 0);
+	cr_assert_eq(harness_read32(&h, VIRTIO_MMIO_QUEUE_READY), 0);
+	cr_assert_not(harness_read32(&h, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+}
