@@ -355,6 +355,24 @@ static void dsdt_device_name(const struct acpi_mmio_device *d, size_t index, cha
 	name[4] = '\0';
 }
 
+static void dsdt_resource(struct aml_buf *b, const struct acpi_res *r)
+{
+	switch (r->type) {
+	case ACPI_RES_MEMORY32:
+		aml_res_memory32_fixed(b, !r->read_only, (uint32_t)r->base, r->size);
+		return;
+	case ACPI_RES_INTERRUPT:
+		/*
+		 * Virtio devices are edge-triggered: every notification pulses the line (irqfd),
+		 * and an edge that comes while the last one is in service waits in the LAPIC, so
+		 * none is lost. Plain devices hold a level (irqfd with a resample fd re-raises it
+		 * after EOI).
+		 */
+		aml_res_interrupt(b, AML_IRQ_CONSUMER | (r->edge ? AML_IRQ_EDGE : 0), r->gsi);
+		return;
+	}
+}
+
 static void dsdt_mmio_device(struct aml_buf *b, const struct acpi_mmio_device *d, size_t index)
 {
 	char name[5];
@@ -364,18 +382,17 @@ static void dsdt_mmio_device(struct aml_buf *b, const struct acpi_mmio_device *d
 	dev = aml_device_begin(b, name);
 	aml_name_decl(b, "_HID");
 	aml_string(b, d->hid);
+	if (d->cid[0]) {
+		aml_name_decl(b, "_CID");
+		aml_string(b, d->cid);
+	}
 	aml_name_decl(b, "_UID");
 	aml_integer(b, d->uid);
+	/* In the order given: a driver may take "the first memory resource" as its registers. */
 	aml_name_decl(b, "_CRS");
 	crs = aml_resource_template_begin(b);
-	aml_res_memory32_fixed(b, true, (uint32_t)d->base, d->size);
-	/*
-	 * Virtio devices are edge-triggered: every notification pulses the line (irqfd), and an
-	 * edge that comes while the last one is in service waits in the LAPIC, so none is lost.
-	 * Plain devices hold a level (irqfd with a resample fd re-raises it after EOI).
-	 */
-	if (d->gsi != 0)
-		aml_res_interrupt(b, AML_IRQ_CONSUMER | (d->edge ? AML_IRQ_EDGE : 0), d->gsi);
+	for (unsigned i = 0; i < d->res_count; i++)
+		dsdt_resource(b, &d->res[i]);
 	aml_resource_template_end(b, crs);
 	aml_device_end(b, dev);
 }
@@ -475,17 +492,48 @@ static bool hid_valid(const char hid[9])
 	return true;
 }
 
-static int device_validate(const struct acpi_mmio_device *d)
+/* A _CID string: [A-Z0-9_], 1..16 characters, as plugin_loader accepts acpi_cid. */
+static bool cid_valid(const char cid[17])
+{
+	size_t len = strnlen(cid, 17);
+
+	if (len == 17)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = cid[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+static int res_validate(const struct acpi_res *r)
 {
 	uint64_t end;
 
-	if (!hid_valid(d->hid) || d->size == 0)
+	switch (r->type) {
+	case ACPI_RES_MEMORY32:
+		if (r->size == 0 || __builtin_add_overflow(r->base, (uint64_t)r->size, &end) ||
+		    end > (1ULL << 32))
+			return -EINVAL; /* Memory32Fixed */
+		return 0;
+	case ACPI_RES_INTERRUPT:
+		/* ISA lines 1-15 are edge-triggered and owned by COM1, the i8042 and friends. */
+		if (r->gsi < LAYOUT_DEVICE_GSI_BASE || r->gsi >= LAYOUT_IOAPIC_PINS)
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int device_validate(const struct acpi_mmio_device *d)
+{
+	if (!hid_valid(d->hid) || !cid_valid(d->cid) || d->res_count > ACPI_DEVICE_MAX_RES)
 		return -EINVAL;
-	if (__builtin_add_overflow(d->base, (uint64_t)d->size, &end) || end > (1ULL << 32))
-		return -EINVAL; /* Memory32Fixed */
-	/* ISA lines 1-15 are edge-triggered and owned by COM1, the i8042 and friends. */
-	if (d->gsi != 0 && (d->gsi < LAYOUT_DEVICE_GSI_BASE || d->gsi >= LAYOUT_IOAPIC_PINS))
-		return -EINVAL;
+	for (unsigned i = 0; i < d->res_count; i++)
+		if (res_validate(&d->res[i]))
+			return -EINVAL;
 	return 0;
 }
 

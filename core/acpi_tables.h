@@ -13,14 +13,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A device the DSDT describes with one Memory32Fixed window and at most one interrupt. */
-struct acpi_mmio_device {
-	char hid[9];   /* "LNRO0005" (virtio-mmio), "QEMU0001" (pvpanic), ...; NUL-terminated */
-	uint32_t uid;  /* _UID, unique among devices with the same hid */
-	uint64_t base; /* below 4 GiB */
+/* One entry of a device's _CRS. */
+enum acpi_res_type {
+	ACPI_RES_MEMORY32 = 1, /* Memory32Fixed: a register window or device memory */
+	ACPI_RES_INTERRUPT,    /* Interrupt(ResourceConsumer, ...) with one GSI */
+};
+
+struct acpi_res {
+	enum acpi_res_type type;
+	/* ACPI_RES_MEMORY32: [base, base + size) below 4 GiB, size > 0. */
+	uint64_t base;
 	uint32_t size;
-	uint32_t gsi; /* active-high IOAPIC line (16..23); 0 = no interrupt */
-	bool edge;    /* edge-triggered (virtio: a pulse per notification); else level */
+	bool read_only; /* the guest may only read it (ReadOnly instead of ReadWrite) */
+	/* ACPI_RES_INTERRUPT: an active-high IOAPIC line 16..23. */
+	uint32_t gsi;
+	bool edge; /* edge-triggered (virtio: a pulse per notification); else level */
+};
+
+#define ACPI_DEVICE_MAX_RES 4
+
+/*
+ * A device the DSDT describes: _HID, an optional _CID, _UID and a _CRS that lists res[0 ..
+ * res_count) in that order (res_count 0: an empty _CRS).
+ */
+struct acpi_mmio_device {
+	char hid[9];  /* "LNRO0005" (virtio-mmio), "QEMU0001" (pvpanic), ...; NUL-terminated */
+	char cid[17]; /* "" for none, else 1..16 of [A-Z0-9_], e.g. "VMCLOCK" (as the loader
+		       * accepts; Linux's driver tables match at most 15) */
+	uint32_t uid; /* _UID, unique among devices with the same hid */
+	struct acpi_res res[ACPI_DEVICE_MAX_RES];
+	unsigned res_count;
 };
 
 struct acpi_config {

@@ -7,7 +7,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define GUEST_MEM_ALIGN (2ULL << 20)
+#define GUEST_MEM_ALIGN	  (2ULL << 20)
+#define GUEST_MEM_PAGE_4K (4ULL << 10)
+
+_Static_assert(LAYOUT_DEVICE_MEM_GPA >= LAYOUT_MMIO_GAP_START &&
+		   LAYOUT_DEVICE_MEM_GPA + LAYOUT_DEVICE_MEM_SIZE <= LAYOUT_MMIO_GAP_END,
+	       "device memory must lie in the MMIO hole, never in RAM");
 
 int guest_mem_init(struct guest_mem *mem, uint64_t ram_bytes)
 {
@@ -27,6 +32,7 @@ int guest_mem_init(struct guest_mem *mem, uint64_t ram_bytes)
 	mem->mapping = p;
 	mem->mapping_size = ram_bytes;
 	mem->ram_bytes = ram_bytes;
+	mem->backing = GUEST_MEM_ANON;
 	if (low > LAYOUT_MMIO_GAP_START)
 		low = LAYOUT_MMIO_GAP_START;
 	mem->regions[0] = (struct guest_mem_region){.gpa = 0, .size = low, .host = p};
@@ -108,27 +114,42 @@ void guest_mem_advise_huge(const struct guest_mem *mem, uint64_t gpa, uint64_t l
 	}
 }
 
+/*
+ * Anonymous private memory: MADV_DONTNEED drops the pages at once and later reads fault in
+ * zero pages. Where the range cuts a transparent huge page, the kernel splits it and frees the
+ * 4 KiB pages inside the range, so every byte of it counts as given back.
+ */
+static int discard_anon(uint8_t *host, uint64_t len, uint64_t *freed)
+{
+	if (madvise(host, len, MADV_DONTNEED) < 0)
+		return -errno;
+	*freed = len;
+	return 0;
+}
+
+int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len, uint64_t *freed)
+{
+	uint8_t *host;
+
+	*freed = 0;
+	if (gpa % GUEST_MEM_PAGE_4K || len % GUEST_MEM_PAGE_4K)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	/* The whole range inside one region, no wrap: checked before anything is dropped. */
+	host = guest_mem_ptr(mem, gpa, len);
+	if (!host)
+		return -EFAULT;
+	switch (mem->backing) {
+	case GUEST_MEM_ANON:
+		return discard_anon(host, len, freed);
+	}
+	return -ENOTSUP; /* a backing this build does not know how to give back */
+}
+
 uint64_t guest_mem_end(const struct guest_mem *mem)
 {
 	const struct guest_mem_region *r = &mem->regions[mem->count - 1];
 
 	return r->gpa + r->size;
-}
-
-int guest_mem_discard(const struct guest_mem *mem, uint64_t gpa, uint64_t len, uint64_t *freed)
-{
-	uint8_t *p;
-
-	*freed = 0;
-	if ((gpa | len) & 0xfff)
-		return -EINVAL;
-	if (len == 0)
-		return 0;
-	p = guest_mem_ptr(mem, gpa, len);
-	if (!p)
-		return -EFAULT;
-	if (madvise(p, len, MADV_DONTNEED))
-		return -errno;
-	*freed = len;
-	return 0;
 }

@@ -41,8 +41,21 @@
 #define LAYOUT_DEVICE_MMIO_GPA	0xd0000000ULL
 #define LAYOUT_DEVICE_MMIO_SIZE 0x10000000ULL /* 256 MiB of slots */
 
+/*
+ * Device memory (ABI 1.2 devmem_alloc): pages a plugin shares with the guest as memory, one
+ * KVM memory slot each, handed out upwards in 4 KiB steps. Inside the MMIO hole, above the
+ * device windows and below the IOAPIC/LAPIC, KVM's TSS and identity map (0xfffbc000..): never
+ * RAM, and each allocation is listed as reserved in the e820 map.
+ */
+#define LAYOUT_DEVICE_MEM_GPA  0xe0000000ULL
+#define LAYOUT_DEVICE_MEM_SIZE 0x10000000ULL /* 256 MiB */
+
 #define LAYOUT_IOAPIC_GPA 0xfec00000ULL
 #define LAYOUT_LAPIC_GPA  0xfee00000ULL
+
+_Static_assert(LAYOUT_DEVICE_MMIO_GPA + LAYOUT_DEVICE_MMIO_SIZE <= LAYOUT_DEVICE_MEM_GPA &&
+		   LAYOUT_DEVICE_MEM_GPA + LAYOUT_DEVICE_MEM_SIZE <= LAYOUT_IOAPIC_GPA,
+	       "device memory overlaps the device windows or the interrupt controllers");
 
 /* Ports. */
 #define LAYOUT_COM1_PORT  0x3f8

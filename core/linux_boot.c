@@ -35,23 +35,49 @@ static int fail(char *err, size_t err_size, const char *fmt, ...)
 	return -1;
 }
 
-unsigned linux_boot_e820(const struct guest_mem *mem, struct boot_e820_entry *out, unsigned max)
+#define E820_TYPE_RAM	   1
+#define E820_TYPE_RESERVED 2
+
+int linux_boot_e820(const struct guest_mem *mem, const struct linux_boot_range *reserved,
+		    size_t reserved_count, struct boot_e820_entry *out, unsigned max)
 {
-	struct boot_e820_entry map[4];
+	struct boot_e820_entry map[E820_MAX_ENTRIES_ZEROPAGE];
 	unsigned n = 0;
 
-	map[n++] = (struct boot_e820_entry){0, LAYOUT_EBDA_START, 1};
+	if (reserved_count > E820_MAX_ENTRIES_ZEROPAGE - 4)
+		return -ENOSPC;
+	map[n++] = (struct boot_e820_entry){0, LAYOUT_EBDA_START, E820_TYPE_RAM};
 	/* The legacy BIOS area, where the ACPI tables live, must never become RAM. */
-	map[n++] =
-	    (struct boot_e820_entry){LAYOUT_ACPI_GPA, LAYOUT_HIMEM_START - LAYOUT_ACPI_GPA, 2};
-	map[n++] = (struct boot_e820_entry){LAYOUT_HIMEM_START,
-					    mem->regions[0].size - LAYOUT_HIMEM_START, 1};
+	map[n++] = (struct boot_e820_entry){LAYOUT_ACPI_GPA, LAYOUT_HIMEM_START - LAYOUT_ACPI_GPA,
+					    E820_TYPE_RESERVED};
+	map[n++] = (struct boot_e820_entry){
+	    LAYOUT_HIMEM_START, mem->regions[0].size - LAYOUT_HIMEM_START, E820_TYPE_RAM};
 	if (mem->count > 1)
-		map[n++] = (struct boot_e820_entry){mem->regions[1].gpa, mem->regions[1].size, 1};
+		map[n++] = (struct boot_e820_entry){mem->regions[1].gpa, mem->regions[1].size,
+						    E820_TYPE_RAM};
+	/* Insertion sort: a handful of entries, and the RAM entries are already in order. */
+	for (size_t i = 0; i < reserved_count; i++) {
+		struct boot_e820_entry e = {reserved[i].gpa, reserved[i].size, E820_TYPE_RESERVED};
+		uint64_t end;
+		unsigned j = n++;
+
+		if (e.size == 0 || __builtin_add_overflow(e.addr, e.size, &end))
+			return -EINVAL;
+		for (; j > 0 && map[j - 1].addr > e.addr; j--)
+			map[j] = map[j - 1];
+		map[j] = e;
+	}
+	/*
+	 * A reserved range over RAM would make Linux treat guest RAM as a device's, or the other
+	 * way round: refuse any overlap. Ends cannot wrap: checked above, and RAM ends below 2^47.
+	 */
+	for (unsigned i = 1; i < n; i++)
+		if (map[i - 1].addr + map[i - 1].size > map[i].addr)
+			return -EINVAL;
 	if (n > max)
 		n = max;
 	memcpy(out, map, n * sizeof(map[0]));
-	return n;
+	return (int)n;
 }
 
 static int place_bzimage(const struct guest_mem *mem, const uint8_t *img, size_t len,
@@ -272,7 +298,13 @@ int linux_boot_load(const struct guest_mem *mem, const struct linux_boot_args *a
 	if (args->initrd_path && load_initrd(mem, args->initrd_path, &bp, out, err, err_size))
 		return -1;
 	bp.acpi_rsdp_addr = args->rsdp_gpa;
-	bp.e820_entries = (uint8_t)linux_boot_e820(mem, bp.e820_table, E820_MAX_ENTRIES_ZEROPAGE);
+	rc = linux_boot_e820(mem, args->reserved, args->reserved_count, bp.e820_table,
+			     E820_MAX_ENTRIES_ZEROPAGE);
+	if (rc < 0)
+		return fail(err, err_size, "e820 map: %s",
+			    rc == -ENOSPC ? "too many reserved ranges"
+					  : "a reserved range is empty or overlaps RAM or another");
+	bp.e820_entries = (uint8_t)rc;
 	out->boot_params_gpa = LAYOUT_ZERO_PAGE_GPA;
 	if (guest_mem_write(mem, LAYOUT_ZERO_PAGE_GPA, &bp, sizeof(bp)))
 		return fail(err, err_size, "guest RAM too small for the zero page");

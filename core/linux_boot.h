@@ -24,11 +24,20 @@ struct linux_boot_info {
 	uint64_t initrd_size;
 };
 
+/* A guest-physical range [gpa, gpa + size). */
+struct linux_boot_range {
+	uint64_t gpa;
+	uint64_t size;
+};
+
 struct linux_boot_args {
 	const char *kernel_path;
 	const char *initrd_path; /* NULL: none */
 	const char *cmdline;
 	uint64_t rsdp_gpa;
+	/* Ranges outside RAM the e820 map lists as reserved (device memory); may be NULL/0. */
+	const struct linux_boot_range *reserved;
+	size_t reserved_count;
 };
 
 int linux_boot_load(const struct guest_mem *mem, const struct linux_boot_args *args,
@@ -38,8 +47,15 @@ int linux_boot_load(const struct guest_mem *mem, const struct linux_boot_args *a
  * Parts exposed for unit tests.
  */
 
-/* The e820 map for mem: low RAM, the reserved BIOS/ACPI area, RAM from 1 MiB and above 4 GiB. */
-unsigned linux_boot_e820(const struct guest_mem *mem, struct boot_e820_entry *out, unsigned max);
+/*
+ * The e820 map for mem: low RAM, the reserved BIOS/ACPI area, RAM from 1 MiB and above 4 GiB,
+ * plus each of reserved[0 .. reserved_count) as reserved (type 2), sorted by address. Writes
+ * the lowest min(entries, max) entries to out and returns how many it wrote, or -EINVAL when a
+ * reserved range is empty, wraps, or overlaps RAM, the BIOS area or another range (nothing
+ * written), or -ENOSPC when the map would exceed E820_MAX_ENTRIES_ZEROPAGE entries.
+ */
+int linux_boot_e820(const struct guest_mem *mem, const struct linux_boot_range *reserved,
+		    size_t reserved_count, struct boot_e820_entry *out, unsigned max);
 
 /*
  * Places a kernel image (bzImage or ELF) from img into guest RAM and fills bp's setup header.

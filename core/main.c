@@ -2,22 +2,25 @@
 /*
  * ember's command line:
  *   ember run CONFIG     boot the VM CONFIG describes
- *   ember check CONFIG   validate CONFIG (plugins and their options too) without starting anything
+ *   ember check CONFIG   validate CONFIG and create (then destroy) its devices without KVM;
+ *                        start nothing
  *   ember plugins [DIR...]  list the plugins found in DIR... and ember's own folder
  *   ember version | help
  * Exit statuses are enum ember_exit (vm_stop.h), documented in the README.
  */
 #include "boot_timer.h"
 #include "config.h"
+#include "device_check.h"
 #include "log.h"
 #include "plugin_loader.h"
 #include "vm.h"
-#include "vm_devices.h"
 #include "vm_stop.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef EMBER_VERSION
 #define EMBER_VERSION "unknown"
@@ -27,7 +30,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ember run CONFIG     boot the VM that CONFIG describes\n"
-		"       ember check CONFIG   validate CONFIG and its devices; start nothing\n"
+		"       ember check CONFIG   validate CONFIG, create its devices without KVM\n"
 		"       ember plugins [DIR...]  list the plugins in DIR... and ember's own folder\n"
 		"       ember version\n"
 		"Set EMBER_LOG=debug for more messages. See the README for exit statuses.\n");
@@ -58,9 +61,23 @@ static void set_log_level(void)
 		log_set_level(LOG_ERROR);
 }
 
+/* `ember plugins`: the folders named on the command line, and how many plugins each held. */
+struct listing {
+	char **dirs;
+	size_t count;
+	size_t *found;
+};
+
 static void list_one(void *arg, const char *path, const struct plugin *p, const char *err)
 {
-	(void)arg;
+	struct listing *l = arg;
+	const char *slash = strrchr(path, '/');
+
+	/* plugin_list names each file DIR/NAME with DIR as given, so the last '/' ends DIR. */
+	for (size_t i = 0; i < l->count && slash; i++)
+		if ((size_t)(slash - path) == strlen(l->dirs[i]) &&
+		    !strncmp(path, l->dirs[i], (size_t)(slash - path)))
+			l->found[i]++;
 	if (!p) {
 		printf("%s: refused: %s\n\n", path, err);
 		return;
@@ -70,24 +87,50 @@ static void list_one(void *arg, const char *path, const struct plugin *p, const 
 	printf("\n");
 }
 
+/*
+ * A folder named on the command line must be a folder (else status 2, nothing listed) and hold
+ * at least one plugin file (else it is said on stderr and the status is 1, like grep finding
+ * nothing, after the listing of the other folders). A refused file counts as one: the listing
+ * says why it was refused.
+ */
 static int list_plugins(int count, char **dirs)
 {
-	size_t seen = plugin_list((const char *const *)dirs, (size_t)count, list_one, NULL);
+	struct listing l = {dirs, (size_t)count, calloc((size_t)count + 1, sizeof(size_t))};
+	int status = EMBER_EXIT_OK;
+	size_t seen;
 
-	if (seen == 0)
-		printf("no plugins found\n");
-	return EMBER_EXIT_OK;
-}
+	if (!l.found) {
+		log_error("out of memory");
+		return EMBER_EXIT_ERROR;
+	}
+	for (int i = 0; i < count; i++) {
+		struct stat st;
+		int rc = stat(dirs[i], &st);
 
-/* Loads every device's plugin and checks its options, as `ember run` would before starting. */
-static int check_devices(const struct vm_config *cfg)
-{
-	struct vm_devices ds;
-
-	if (vm_devices_prepare(&ds, cfg))
-		return -1;
-	vm_devices_destroy(&ds);
-	return 0;
+		if (rc == 0 && S_ISDIR(st.st_mode))
+			continue;
+		if (rc == 0)
+			log_error("%s: not a folder", dirs[i]);
+		else if (errno == ENOENT || errno == ENOTDIR)
+			log_error("%s: no such folder", dirs[i]);
+		else
+			log_error("%s: %s", dirs[i], strerror(errno));
+		free(l.found);
+		return EMBER_EXIT_USAGE;
+	}
+	seen = plugin_list((const char *const *)dirs, (size_t)count, list_one, &l);
+	for (int i = 0; i < count; i++) {
+		if (l.found[i])
+			continue;
+		log_info("%s: no plugins here", dirs[i]);
+		status = EMBER_EXIT_ERROR;
+	}
+	if (seen == 0) {
+		log_info("no plugins found");
+		status = EMBER_EXIT_ERROR;
+	}
+	free(l.found);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -114,9 +157,13 @@ int main(int argc, char **argv)
 	if (load_config(argv[2], &cfg))
 		return EMBER_EXIT_USAGE;
 	if (!strcmp(argv[1], "check")) {
-		status = check_devices(&cfg) ? EMBER_EXIT_USAGE : EMBER_EXIT_OK;
+		char err[1024];
+
+		status = device_check(&cfg, err, sizeof(err));
 		if (status == EMBER_EXIT_OK)
 			printf("%s: ok\n", argv[2]);
+		else
+			log_error("%s", err);
 		vm_config_free(&cfg);
 		return status;
 	}

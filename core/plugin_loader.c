@@ -232,7 +232,9 @@ static int check_ops(struct plugin *p, char *err, size_t size)
 		return fail(err, size, "%s: ops table lacks create or destroy", p->path);
 	if (p->desc.kind == EMBER_DEVICE_VIRTIO && !o->queue_notify)
 		return fail(err, size, "%s: virtio device without queue_notify", p->path);
-	if (p->desc.kind == EMBER_DEVICE_MMIO && !o->mmio_read && !o->mmio_write)
+	/* A device without registers (mmio_size 0, ABI 1.2) has nothing to decode. */
+	if (p->desc.kind == EMBER_DEVICE_MMIO && p->desc.mmio_size && !o->mmio_read &&
+	    !o->mmio_write)
 		return fail(err, size, "%s: MMIO device without mmio_read or mmio_write", p->path);
 	o->struct_size = sizeof(*o);
 	p->desc.ops = o;

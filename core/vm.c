@@ -181,6 +181,9 @@ static int load_guest(struct vm *vm, const struct vm_config *cfg, struct linux_b
 	    .initrd_path = cfg->initrd,
 	    .cmdline = cfg->cmdline,
 	    .rsdp_gpa = LAYOUT_ACPI_GPA,
+	    /* Device memory exists by now: the devices were created before the guest loads. */
+	    .reserved = vm->devices.devmem,
+	    .reserved_count = vm->devices.devmem_count,
 	};
 	char err[512];
 
@@ -296,16 +299,32 @@ static void on_signal(void *opaque, int fd, uint32_t events)
 	vm_request_stop(vm, VM_STOP_SIGNAL);
 }
 
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+/*
+ * First thing: every thread ember or a plugin starts (a plugin may start one in create)
+ * inherits this mask, so only the signalfd ever sees the stop signals and teardown always runs.
+ */
+static int block_stop_signals(void)
+{
+	sigset_t set;
+
+	stop_signals(&set);
+	return pthread_sigmask(SIG_BLOCK, &set, NULL) ? -1 : 0;
+}
+
 static int setup_signals(struct vm *vm)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	/* Blocked before any thread starts, so only the signalfd ever sees them. */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL) || vcpu_signals_init())
+	stop_signals(&set);
+	if (vcpu_signals_init())
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -370,8 +389,13 @@ int vm_run(const struct vm_config *cfg)
 	struct vm vm = {.kvm_fd = -1, .vm_fd = -1, .signal_fd = -1, .vcpu_count = cfg->vcpus};
 	struct linux_boot_info boot;
 	int status = EMBER_EXIT_ERROR;
+	int rc;
 
 	atomic_init(&vm.stop_reason, VM_STOP_NONE);
+	if (block_stop_signals()) {
+		log_error("cannot block the stop signals: %s", strerror(errno));
+		return EMBER_EXIT_ERROR;
+	}
 	vm.loop = event_loop_create();
 	if (!vm.loop) {
 		log_error("cannot create the event loop: %s", strerror(errno));
@@ -382,16 +406,25 @@ int vm_run(const struct vm_config *cfg)
 		goto out;
 	}
 	if (open_kvm(&vm) || create_vm(&vm, cfg) || setup_memory(&vm, cfg) ||
-	    setup_core_devices(&vm) || vm_devices_create(&vm.devices, &vm) ||
-	    setup_acpi(&vm, cfg) || load_guest(&vm, cfg, &boot) || setup_vcpus(&vm, &boot))
+	    setup_core_devices(&vm))
 		goto out;
+	rc = vm_devices_create(&vm.devices, &vm);
+	if (rc) {
+		/* A device its plugin refuses is a configuration error, as `ember check` says. */
+		if (rc == VM_DEVICES_REFUSED)
+			status = EMBER_EXIT_USAGE;
+		goto out;
+	}
+	if (setup_acpi(&vm, cfg) || load_guest(&vm, cfg, &boot) || setup_vcpus(&vm, &boot))
+		goto out;
+	/* Before any vCPU runs: clock_pair reads vCPU 0's TSC offset now (vm_devices.h). */
+	vm_devices_vcpus_ready(&vm.devices, &vm);
 	if (setup_signals(&vm) || console_init(&vm) < 0) {
 		log_error("cannot set up signals or the console: %s", strerror(errno));
 		goto out;
 	}
 	for (unsigned i = 0; i < vm.vcpu_count; i++) {
-		int rc = vcpu_start(&vm.vcpus[i]);
-
+		rc = vcpu_start(&vm.vcpus[i]);
 		if (rc) {
 			log_error("vCPU %u: cannot start its thread: %s", i, strerror(-rc));
 			vm_request_stop(&vm, VM_STOP_ERROR);

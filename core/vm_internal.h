@@ -23,6 +23,12 @@
 
 struct vm;
 
+/*
+ * KVM memory slots: guest RAM region i (at most two, guest_mem.h) is slot i; device memory
+ * takes VM_SLOT_DEVMEM and up, one slot per device that has some.
+ */
+#define VM_SLOT_DEVMEM 2
+
 struct vcpu {
 	struct vm *vm;
 	unsigned index;

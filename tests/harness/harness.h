@@ -6,11 +6,19 @@
  * GPA-adjacent regions at a non-zero base, each between PROT_NONE guard pages (an overrun
  * faults instead of passing silently, and a buffer across the two regions must be refused);
  * an interrupt line that counts raises; fd watches dispatched by harness_poll; one-shot timers
- * on a fake clock that only harness_advance moves; a guest-panic counter; a log buffer. The
- * device code under test is ember's own (plugin loader, option checks, host table, transport,
- * virtqueues), linked from the core library.
+ * on a fake clock that only harness_advance moves; a guest-panic counter; a log buffer; and the
+ * ABI 1.2 platform services: device memory (zeroed pages between guard pages, at a fake
+ * guest-physical address outside RAM) and a clock pair (a settable guest TSC / realtime pair
+ * that moves with the fake clock). The device code under test is ember's own (plugin loader,
+ * option checks, host table, transport, virtqueues), linked from the core's device-host library.
  *
- * Single-threaded: tests call everything from one thread. Not for the VMM.
+ * Built twice: for ember's own tests with EMBER_BUILD_ROOT (plugins named without a path are
+ * searched in the build tree first), and without it inside the installed vendor kit
+ * (libember-harness.a, whose public API is ember/harness.h; names then follow ember's own search:
+ * the install folder).
+ *
+ * Single-threaded: tests call everything from one thread. Not for the VMM. No globals: several
+ * harnesses may live in one process.
  */
 #ifndef EMBER_TEST_HARNESS_H
 #define EMBER_TEST_HARNESS_H
@@ -29,6 +37,8 @@
 #define HARNESS_RAM1_SIZE (1ULL << 20)
 #define HARNESS_MAX_CBS	  64
 #define HARNESS_LOG_SIZE  16384
+/* Where device memory appears to the guest: outside both RAM regions, 4 KiB aligned. */
+#define HARNESS_DEVMEM_GPA 0xd0000000ULL
 
 typedef void (*harness_mmio_read_fn)(void *opaque, uint64_t offset, void *data, uint32_t len);
 typedef void (*harness_mmio_write_fn)(void *opaque, uint64_t offset, const void *data,
@@ -62,7 +72,24 @@ struct harness {
 	int next_id;
 	char log[HARNESS_LOG_SIZE];
 	size_t log_len;
+	bool log_stderr; /* also print each line (as does HARNESS_VERBOSE=1 in the environment) */
 	int fds_at_init;
+	unsigned timers_fired; /* by harness_advance, since harness_init */
+
+	/* ABI 1.2 devmem_alloc: at most one block per instance, freed by harness_destroy. */
+	uint8_t *devmem_map; /* the mapping, guard pages included; NULL: none */
+	size_t devmem_map_size;
+	void *devmem;	     /* what the plugin got */
+	uint64_t devmem_gpa; /* HARNESS_DEVMEM_GPA */
+	uint64_t devmem_size;
+	bool devmem_readonly;
+
+	/*
+	 * ABI 1.2 clock_pair: the pair at fake time clock_at_ns; a reading at now_ns moves both
+	 * clocks by the time passed since (the TSC at tsc_hz). tsc_hz 0: -ENOTSUP.
+	 */
+	struct ember_clock_pair clock;
+	uint64_t clock_at_ns;
 
 	/* What MMIO helpers talk to: the instance after harness_create, or anything a test sets. */
 	harness_mmio_read_fn mmio_read;
@@ -78,6 +105,8 @@ extern const struct plugin_platform harness_platform;
 
 /* Maps guest RAM and resets the fakes. Aborts the test on failure (test setup, not guest). */
 void harness_init(struct harness *h);
+/* The same, returning 0 or a negative errno (nothing left mapped) instead of aborting. */
+int harness_try_init(struct harness *h);
 /*
  * Destroys the device if any, unloads the plugin, unmaps RAM. Returns the resources leaked:
  * what plugin_instance_destroy reported, plus watches/timers still registered, plus fds
@@ -92,7 +121,12 @@ unsigned harness_fini(struct harness *h);
  */
 int harness_create(struct harness *h, const char *name, const char *options, char *err,
 		   size_t err_size);
-/* Destroys the instance (keeps the plugin loaded); returns the leaks it reported. */
+/* The same, telling the failures apart: -EINVAL (plugin refused, options refused), -EIO (the
+ * plugin's create failed). */
+int harness_create_rc(struct harness *h, const char *name, const char *options, char *err,
+		      size_t err_size);
+/* Destroys the instance (keeps the plugin loaded) and frees its device memory; returns the leaks
+ * it reported. */
 unsigned harness_destroy(struct harness *h);
 
 /* Guest RAM: a fresh zeroed range in region 0 (aborts when full), and host views of it. */
@@ -104,7 +138,8 @@ void harness_write32(struct harness *h, uint64_t offset, uint32_t v);
 uint8_t harness_read8(struct harness *h, uint64_t offset);
 void harness_write8(struct harness *h, uint64_t offset, uint8_t v);
 
-/* Moves the fake clock forward, firing due timers in deadline order (clock set to each). */
+/* Moves the fake clock forward, firing due timers in deadline order (clock set to each);
+ * counts them in timers_fired. */
 void harness_advance(struct harness *h, uint64_t ns);
 /* Polls every watched fd once (no waiting) and runs the callbacks of ready ones. */
 unsigned harness_poll(struct harness *h);

@@ -24,11 +24,86 @@
 
 static uint8_t tables[LAYOUT_ACPI_SIZE];
 
+#define WINDOW(b, s)                                                 \
+	{                                                            \
+		.type = ACPI_RES_MEMORY32, .base = (b), .size = (s), \
+	}
+#define DEVMEM_RO(b, s)                                                                 \
+	{                                                                               \
+		.type = ACPI_RES_MEMORY32, .base = (b), .size = (s), .read_only = true, \
+	}
+#define IRQ(g, e)                                                    \
+	{                                                            \
+		.type = ACPI_RES_INTERRUPT, .gsi = (g), .edge = (e), \
+	}
+
+/* The 1.1 layout: a window, then the interrupt when there is one. */
 static const struct acpi_mmio_device two_devices[] = {
-    {.hid = "LNRO0005", .uid = 0, .base = 0xd0000000, .size = 0x1000, .gsi = 16, .edge = true},
-    {.hid = "QEMU0001", .uid = 0, .base = 0xd0001000, .size = 0x1000, .gsi = 0},
-    {.hid = "ACME0001", .uid = 0, .base = 0xd0002000, .size = 0x1000, .gsi = 17},
+    {.hid = "LNRO0005",
+     .uid = 0,
+     .res = {WINDOW(0xd0000000, 0x1000), IRQ(16, true)},
+     .res_count = 2},
+    {.hid = "QEMU0001", .uid = 0, .res = {WINDOW(0xd0001000, 0x1000)}, .res_count = 1},
+    {.hid = "ACME0001",
+     .uid = 0,
+     .res = {WINDOW(0xd0002000, 0x1000), IRQ(17, false)},
+     .res_count = 2},
 };
+
+/*
+ * The DSDT for two_devices with 2 vCPUs, byte for byte as ember wrote it before _CID and
+ * resource lists existed: the default layout must not change under a guest.
+ */
+static const uint8_t two_devices_dsdt[] = {
+    0x44, 0x53, 0x44, 0x54, 0x40, 0x01, 0x00, 0x00, 0x02, 0x69, 0x45, 0x4d, 0x42, 0x45, 0x52, 0x20,
+    0x45, 0x4d, 0x42, 0x52, 0x44, 0x53, 0x44, 0x54, 0x01, 0x00, 0x00, 0x00, 0x45, 0x4d, 0x42, 0x52,
+    0x01, 0x00, 0x00, 0x00, 0x08, 0x5f, 0x53, 0x35, 0x5f, 0x12, 0x07, 0x04, 0x0a, 0x05, 0x00, 0x00,
+    0x00, 0x10, 0x4e, 0x10, 0x5c, 0x5f, 0x53, 0x42, 0x5f, 0x5b, 0x82, 0x2b, 0x43, 0x4f, 0x4d, 0x31,
+    0x08, 0x5f, 0x48, 0x49, 0x44, 0x0c, 0x41, 0xd0, 0x05, 0x01, 0x08, 0x5f, 0x55, 0x49, 0x44, 0x01,
+    0x08, 0x5f, 0x43, 0x52, 0x53, 0x11, 0x10, 0x0a, 0x0d, 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01,
+    0x08, 0x22, 0x10, 0x00, 0x79, 0x0e, 0x5b, 0x82, 0x2d, 0x50, 0x53, 0x32, 0x4b, 0x08, 0x5f, 0x48,
+    0x49, 0x44, 0x0c, 0x41, 0xd0, 0x03, 0x03, 0x08, 0x5f, 0x43, 0x52, 0x53, 0x11, 0x18, 0x0a, 0x15,
+    0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01, 0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01,
+    0x22, 0x02, 0x00, 0x79, 0x47, 0x5b, 0x82, 0x3a, 0x56, 0x30, 0x30, 0x30, 0x08, 0x5f, 0x48, 0x49,
+    0x44, 0x0d, 0x4c, 0x4e, 0x52, 0x4f, 0x30, 0x30, 0x30, 0x35, 0x00, 0x08, 0x5f, 0x55, 0x49, 0x44,
+    0x00, 0x08, 0x5f, 0x43, 0x52, 0x53, 0x11, 0x1a, 0x0a, 0x17, 0x86, 0x09, 0x00, 0x01, 0x00, 0x00,
+    0x00, 0xd0, 0x00, 0x10, 0x00, 0x00, 0x89, 0x06, 0x00, 0x03, 0x01, 0x10, 0x00, 0x00, 0x00, 0x79,
+    0x74, 0x5b, 0x82, 0x31, 0x50, 0x30, 0x30, 0x31, 0x08, 0x5f, 0x48, 0x49, 0x44, 0x0d, 0x51, 0x45,
+    0x4d, 0x55, 0x30, 0x30, 0x30, 0x31, 0x00, 0x08, 0x5f, 0x55, 0x49, 0x44, 0x00, 0x08, 0x5f, 0x43,
+    0x52, 0x53, 0x11, 0x11, 0x0a, 0x0e, 0x86, 0x09, 0x00, 0x01, 0x00, 0x10, 0x00, 0xd0, 0x00, 0x10,
+    0x00, 0x00, 0x79, 0x07, 0x5b, 0x82, 0x3a, 0x44, 0x30, 0x30, 0x32, 0x08, 0x5f, 0x48, 0x49, 0x44,
+    0x0d, 0x41, 0x43, 0x4d, 0x45, 0x30, 0x30, 0x30, 0x31, 0x00, 0x08, 0x5f, 0x55, 0x49, 0x44, 0x00,
+    0x08, 0x5f, 0x43, 0x52, 0x53, 0x11, 0x1a, 0x0a, 0x17, 0x86, 0x09, 0x00, 0x01, 0x00, 0x20, 0x00,
+    0xd0, 0x00, 0x10, 0x00, 0x00, 0x89, 0x06, 0x00, 0x01, 0x01, 0x11, 0x00, 0x00, 0x00, 0x79, 0x55};
+
+/* A vmclock-style device: only a page of read-only device memory, with a _CID. */
+static const struct acpi_mmio_device clock_device = {
+    .hid = "AMZNC10C",
+    .cid = "VMCLOCK",
+    .uid = 3,
+    .res = {DEVMEM_RO(LAYOUT_DEVICE_MEM_GPA, 0x1000)},
+    .res_count = 1,
+};
+
+/* Every resource kind, in the order vm_devices writes them: window, device memory, interrupt. */
+static const struct acpi_mmio_device full_device = {
+    .hid = "EMBR0002",
+    .uid = 1,
+    .res = {WINDOW(0xd0003000, 0x1000),
+	    {.type = ACPI_RES_MEMORY32, .base = 0xe0001000, .size = 0x2000},
+	    IRQ(18, false)},
+    .res_count = 3,
+};
+
+static struct acpi_mmio_device mmio_dev(const char *hid, uint64_t base, uint32_t size, uint32_t gsi)
+{
+	struct acpi_mmio_device d = {.res = {WINDOW(base, size)}, .res_count = 1};
+
+	snprintf(d.hid, sizeof(d.hid), "%s", hid);
+	if (gsi)
+		d.res[d.res_count++] = (struct acpi_res)IRQ(gsi, false);
+	return d;
+}
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -221,32 +296,175 @@ static int try_build(unsigned vcpus, const struct acpi_mmio_device *devs, size_t
 
 Test(acpi, bad_configs_are_einval)
 {
-	const struct acpi_mmio_device above_4g = {"LNRO0005", 0, 0x100000000ULL, 0x1000, 16, false};
-	const struct acpi_mmio_device crosses_4g = {"LNRO0005", 0,  0xfffff000ULL,
-						    0x2000,	16, false};
-	const struct acpi_mmio_device bad_hid = {"lnro0005", 0, 0xd0000000, 0x1000, 16, false};
-	const struct acpi_mmio_device isa_gsi = {"LNRO0005", 0, 0xd0000000, 0x1000, 4, false};
-	const struct acpi_mmio_device no_pin = {"LNRO0005", 0, 0xd0000000, 0x1000, 24, false};
-	const struct acpi_mmio_device empty = {"LNRO0005", 0, 0xd0000000, 0, 16, false};
+	struct acpi_mmio_device bad[] = {
+	    mmio_dev("LNRO0005", 0x100000000ULL, 0x1000, 16), /* above 4 GiB */
+	    mmio_dev("LNRO0005", 0xfffff000ULL, 0x2000, 16),  /* crosses 4 GiB */
+	    mmio_dev("lnro0005", 0xd0000000, 0x1000, 16),     /* bad _HID */
+	    mmio_dev("LNRO0005", 0xd0000000, 0x1000, 4),      /* an ISA line */
+	    mmio_dev("LNRO0005", 0xd0000000, 0x1000, 24),     /* no such pin */
+	    mmio_dev("LNRO0005", 0xd0000000, 0, 16),	      /* empty window */
+	    clock_device,				      /* lower-case _CID */
+	    clock_device,				      /* _CID of 17 characters */
+	    clock_device,				      /* too many resources */
+	    clock_device,				      /* unknown resource type */
+	};
 	const struct acpi_mmio_device dup[] = {two_devices[0], two_devices[0]};
-	const struct acpi_mmio_device *bad[] = {&above_4g, &crosses_4g, &bad_hid,
-						&isa_gsi,  &no_pin,	&empty};
 
+	snprintf(bad[6].cid, sizeof(bad[6].cid), "vmclock");
+	memset(bad[7].cid, 'A', sizeof(bad[7].cid));
+	bad[8].res_count = ACPI_DEVICE_MAX_RES + 1;
+	bad[9].res[0].type = 0;
 	cr_assert_eq(try_build(0, NULL, 0, GPA), -EINVAL);
 	cr_assert_eq(try_build(256, NULL, 0, GPA), -EINVAL);
 	cr_assert_eq(try_build(1, NULL, 0, GPA + 8), -EINVAL, "unaligned gpa");
 	cr_assert_eq(try_build(1, NULL, 1, GPA), -EINVAL, "count without array");
 	cr_assert_eq(try_build(1, dup, 2, GPA), -EINVAL, "duplicate _HID/_UID");
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		cr_assert_eq(try_build(1, bad[i], 1, GPA), -EINVAL, "bad device %zu", i);
+		cr_assert_eq(try_build(1, &bad[i], 1, GPA), -EINVAL, "bad device %zu", i);
 	cr_assert_eq(acpi_build_tables(NULL, tables, sizeof(tables), GPA, &(size_t){0}), -EINVAL);
 }
 
 Test(acpi, device_ending_at_4g_is_fine)
 {
-	const struct acpi_mmio_device top = {"LNRO0005", 7, 0xfffff000ULL, 0x1000, 23, false};
+	struct acpi_mmio_device top = mmio_dev("LNRO0005", 0xfffff000ULL, 0x1000, 23);
 
+	top.uid = 7;
 	cr_assert_eq(try_build(1, &top, 1, GPA), 0);
+	cr_assert_eq(try_build(1, &clock_device, 1, GPA), 0);
+	cr_assert_eq(try_build(1, &full_device, 1, GPA), 0);
+	/* The longest _CID the loader lets through. */
+	memcpy(top.cid, "ABCDEFGHIJKLMNO_", 17);
+	cr_assert_eq(try_build(1, &top, 1, GPA), 0);
+}
+
+Test(acpi, default_layout_dsdt_is_unchanged)
+{
+	size_t used = build(2, two_devices, ARRAY_SIZE(two_devices));
+	const uint8_t *dsdt = dsdt_of(used);
+
+	cr_assert_eq(le32(dsdt + 4), sizeof(two_devices_dsdt));
+	cr_assert_arr_eq(dsdt, two_devices_dsdt, sizeof(two_devices_dsdt));
+}
+
+/* ---- decoding a device's _CRS from the DSDT ---- */
+
+struct crs_item {
+	uint8_t tag; /* large: the full tag byte (0x86 Memory32Fixed, 0x89 Interrupt); small: 0x79
+			end */
+	const uint8_t *body;
+	uint16_t len;
+};
+
+/* An AML PkgLength at p: returns its value and sets *n to its size in bytes. */
+static size_t pkg_length(const uint8_t *p, size_t *n)
+{
+	size_t extra = p[0] >> 6, v = extra ? (p[0] & 0x0f) : (p[0] & 0x3f);
+
+	for (size_t i = 0; i < extra; i++)
+		v |= (size_t)p[1 + i] << (4 + 8 * i);
+	*n = 1 + extra;
+	return v;
+}
+
+/*
+ * The resource descriptors of Device(name)'s _CRS, up to and including the end tag; fails on
+ * anything malformed. Returns how many it stored in items.
+ */
+static size_t crs_of(const uint8_t *dsdt, const char *name, struct crs_item *items, size_t max)
+{
+	uint32_t len = le32(dsdt + 4);
+	const uint8_t *dev = NULL, *p, *buf_end;
+	size_t n, count = 0, pl;
+
+	for (uint32_t i = HDR_LEN; i + 4 <= len && !dev; i++)
+		if (!memcmp(dsdt + i, name, 4))
+			dev = dsdt + i;
+	cr_assert_not_null(dev, "no device %s in the DSDT", name);
+	for (p = dev; p + 4 <= dsdt + len && memcmp(p, "_CRS", 4); p++)
+		;
+	cr_assert(p + 4 <= dsdt + len, "%s has no _CRS", name);
+	p += 4;
+	cr_assert_eq(p[0], 0x11, "_CRS of %s is not a Buffer", name);
+	pl = pkg_length(p + 1, &n);
+	buf_end = p + 1 + pl;
+	cr_assert(buf_end <= dsdt + len);
+	p += 1 + n;
+	/* BufferSize: a BytePrefix or WordPrefix integer. */
+	cr_assert(p[0] == 0x0a || p[0] == 0x0b);
+	p += p[0] == 0x0a ? 2 : 3;
+	while (p < buf_end) {
+		struct crs_item it = {.tag = p[0]};
+
+		if (p[0] & 0x80) {
+			it.len = (uint16_t)(p[1] | p[2] << 8);
+			it.body = p + 3;
+			p += 3 + it.len;
+		} else {
+			it.len = p[0] & 7;
+			it.body = p + 1;
+			p += 1 + it.len;
+			if (it.tag == 0x79)
+				cr_assert_eq(p, buf_end, "data after the end tag of %s", name);
+		}
+		cr_assert(p <= buf_end, "descriptor overruns the _CRS of %s", name);
+		cr_assert_lt(count, max);
+		items[count++] = it;
+	}
+	cr_assert_eq(items[count - 1].tag, 0x79, "%s: no end tag", name);
+	return count;
+}
+
+/*
+ * Linux's ptp_vmclock refuses a _CRS with anything but exactly one memory resource: a device
+ * with only device memory gets one Memory32Fixed, read-only here, and the end tag.
+ */
+Test(acpi, devmem_only_node_has_exactly_one_memory_resource)
+{
+	struct crs_item it[8];
+	size_t used = build(1, &clock_device, 1);
+	size_t n = crs_of(dsdt_of(used), "D000", it, ARRAY_SIZE(it));
+
+	cr_assert_eq(n, 2, "%zu descriptors", n);
+	cr_assert_eq(it[0].tag, 0x86, "Memory32Fixed");
+	cr_assert_eq(it[0].len, 9);
+	cr_assert_eq(it[0].body[0], 0, "read-only");
+	cr_assert_eq(le32(it[0].body + 1), LAYOUT_DEVICE_MEM_GPA);
+	cr_assert_eq(le32(it[0].body + 5), 0x1000);
+}
+
+Test(acpi, resources_come_in_the_order_given)
+{
+	const struct acpi_mmio_device devs[] = {two_devices[0], full_device};
+	struct crs_item it[8];
+	size_t used = build(1, devs, ARRAY_SIZE(devs));
+	size_t n = crs_of(dsdt_of(used), "D001", it, ARRAY_SIZE(it));
+
+	cr_assert_eq(n, 4, "%zu descriptors", n);
+	cr_assert_eq(it[0].tag, 0x86);
+	cr_assert_eq(it[0].body[0], 1, "the window is read/write");
+	cr_assert_eq(le32(it[0].body + 1), 0xd0003000);
+	cr_assert_eq(it[1].tag, 0x86);
+	cr_assert_eq(it[1].body[0], 1, "writable device memory");
+	cr_assert_eq(le32(it[1].body + 1), 0xe0001000);
+	cr_assert_eq(le32(it[1].body + 5), 0x2000);
+	cr_assert_eq(it[2].tag, 0x89, "Extended Interrupt");
+	cr_assert_eq(it[2].body[0], 0x01, "consumer, level, active-high");
+	cr_assert_eq(it[2].body[1], 1);
+	cr_assert_eq(le32(it[2].body + 2), 18);
+	/* The virtio device before it keeps its window and edge-triggered line. */
+	n = crs_of(dsdt_of(used), "V000", it, ARRAY_SIZE(it));
+	cr_assert_eq(n, 3);
+	cr_assert_eq(it[1].tag, 0x89);
+	cr_assert_eq(it[1].body[0], 0x03, "consumer, edge");
+}
+
+Test(acpi, empty_resource_list_is_an_empty_crs)
+{
+	struct acpi_mmio_device d = {.hid = "EMBR0003"};
+	struct crs_item it[4];
+	size_t used = build(1, &d, 1);
+
+	cr_assert_eq(crs_of(dsdt_of(used), "D000", it, ARRAY_SIZE(it)), 1);
 }
 
 /* ---- iasl round trips ---- */
@@ -386,6 +604,28 @@ Test(acpi, dsdt_disassembles_and_recompiles_cleanly, .init = make_tmpdir, .fini 
 	size_t used = build(2, two_devices, ARRAY_SIZE(two_devices));
 
 	iasl_round_trip("dsdt", dsdt_of(used), expect, ARRAY_SIZE(expect));
+}
+
+Test(acpi, cid_and_devmem_node_disassembles_and_recompiles_cleanly, .init = make_tmpdir,
+     .fini = remove_tmpdir)
+{
+	static const char *const expect[] = {
+	    "Name (_HID, \"AMZNC10C\")",
+	    "Name (_CID, \"VMCLOCK\")",
+	    "Memory32Fixed (ReadOnly,",
+	    "0xE0000000",
+	    "EMBR0002",
+	    "Memory32Fixed (ReadWrite,\n                    0xE0001000"};
+	const struct acpi_mmio_device devs[] = {clock_device, full_device};
+	size_t used = build(1, devs, ARRAY_SIZE(devs));
+	const uint8_t *dsdt = dsdt_of(used), *cid;
+	size_t n = le32(dsdt + 4);
+
+	/* A device without _CID has none: only one in the whole table. */
+	cid = memmem(dsdt, n, "_CID", 4);
+	cr_assert_not_null(cid);
+	cr_assert_null(memmem(cid + 4, n - (size_t)(cid + 4 - dsdt), "_CID", 4));
+	iasl_round_trip("dsdt", dsdt, expect, ARRAY_SIZE(expect));
 }
 
 Test(acpi, fadt_disassembles_and_recompiles_cleanly, .init = make_tmpdir, .fini = remove_tmpdir)

@@ -4,7 +4,11 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -150,5 +154,150 @@ Test(guest_mem, read_write_round_trip_and_efault)
 	/* Zero-length copies touch nothing and succeed. */
 	cr_assert_eq(guest_mem_read(&m, UINT64_MAX, out, 0), 0);
 	cr_assert_eq(guest_mem_write(&m, UINT64_MAX, in, 0), 0);
+	guest_mem_free(&m);
+}
+
+/* -- discard */
+
+#define PAGE 4096ULL
+
+/* Resident pages of [p, p + len) by mincore. */
+static size_t resident_pages(const void *p, size_t len)
+{
+	static unsigned char vec[4096];
+	size_t n = len / PAGE, count = 0;
+
+	cr_assert_leq(n, sizeof(vec));
+	cr_assert_eq(mincore((void *)(uintptr_t)p, len, vec), 0);
+	for (size_t i = 0; i < n; i++)
+		count += vec[i] & 1;
+	return count;
+}
+
+/* This process's resident set in bytes, from /proc/self/statm (no allocation on the way). */
+static uint64_t rss_bytes(void)
+{
+	char buf[128] = "";
+	unsigned long long size, resident;
+	int fd = open("/proc/self/statm", O_RDONLY);
+	ssize_t n;
+
+	cr_assert_geq(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(sscanf(buf, "%llu %llu", &size, &resident), 2);
+	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+Test(guest_mem, discard_zeroes_and_gives_memory_back)
+{
+	const uint64_t gpa = 16 * MiB, len = 4 * MiB;
+	struct guest_mem m;
+	uint64_t freed = 1, before, after;
+	uint8_t *p, guard_lo, guard_hi;
+
+	cr_assert_eq(guest_mem_init(&m, 256 * MiB), 0);
+	cr_assert_eq(m.backing, GUEST_MEM_ANON);
+	p = guest_mem_ptr(&m, gpa - PAGE, len + 2 * PAGE);
+	cr_assert_not_null(p);
+	memset(p, 0xa5, len + 2 * PAGE);
+	cr_assert_eq(resident_pages(p + PAGE, len), len / PAGE);
+	before = rss_bytes();
+	cr_assert_eq(guest_mem_discard(&m, gpa, len, &freed), 0);
+	after = rss_bytes();
+	cr_assert_eq(freed, len);
+	/*
+	 * The pages left the process: mincore says so page by page, and its resident set shrank
+	 * (by about len; other threads of the test runner may fault in a little meanwhile).
+	 */
+	cr_assert_eq(resident_pages(p + PAGE, len), 0);
+	cr_assert(before > after && before - after >= len / 2, "RSS %llu -> %llu",
+		  (unsigned long long)before, (unsigned long long)after);
+	/* The guest now reads zeros there, and the neighbours kept their data. */
+	for (uint64_t off = 0; off < len; off += 509)
+		cr_assert_eq(p[PAGE + off], 0, "byte %llu", (unsigned long long)off);
+	guard_lo = p[PAGE - 1];
+	guard_hi = p[PAGE + len];
+	cr_assert_eq(guard_lo, 0xa5);
+	cr_assert_eq(guard_hi, 0xa5);
+	/* One page, and zero length (nothing to do). */
+	p[PAGE] = 1;
+	cr_assert_eq(guest_mem_discard(&m, gpa, PAGE, &freed), 0);
+	cr_assert_eq(freed, PAGE);
+	cr_assert_eq(p[PAGE], 0);
+	freed = 1;
+	cr_assert_eq(guest_mem_discard(&m, gpa, 0, &freed), 0);
+	cr_assert_eq(freed, 0);
+	guest_mem_free(&m);
+}
+
+Test(guest_mem, discard_high_region)
+{
+	struct guest_mem m;
+	uint64_t freed = 0;
+	uint8_t *p;
+
+	cr_assert_eq(guest_mem_init(&m, 4 * GiB), 0);
+	p = guest_mem_ptr(&m, 4 * GiB, 2 * PAGE);
+	cr_assert_not_null(p);
+	memset(p, 0x5a, 2 * PAGE);
+	cr_assert_eq(guest_mem_discard(&m, 4 * GiB + PAGE, PAGE, &freed), 0);
+	cr_assert_eq(freed, PAGE);
+	cr_assert_eq(p[0], 0x5a);
+	cr_assert_eq(p[PAGE], 0);
+	/* The last page of RAM. */
+	cr_assert_eq(guest_mem_discard(&m, 5 * GiB - PAGE, PAGE, &freed), 0);
+	guest_mem_free(&m);
+}
+
+/* Every refusal leaves the data in place and reports nothing freed. */
+Test(guest_mem, discard_refuses_bad_ranges)
+{
+	static const struct {
+		uint64_t gpa, len;
+		int err;
+		const char *what;
+	} bad[] = {
+	    {0x1001, PAGE, -EINVAL, "unaligned address"},
+	    {0x1000, 0x800, -EINVAL, "unaligned length"},
+	    {0x1000, PAGE + 1, -EINVAL, "length not a page multiple"},
+	    {5 * GiB + 1, PAGE, -EINVAL, "unaligned and outside RAM: alignment first"},
+	    {5 * GiB, PAGE, -EFAULT, "just past RAM"},
+	    {5 * GiB - PAGE, 2 * PAGE, -EFAULT, "across the end of RAM"},
+	    {3 * GiB, PAGE, -EFAULT, "the MMIO hole"},
+	    {LAYOUT_DEVICE_MEM_GPA, PAGE, -EFAULT, "device memory is not RAM"},
+	    {3 * GiB - PAGE, 1 * GiB + 2 * PAGE, -EFAULT, "across both regions and the hole"},
+	    {3 * GiB - PAGE, 2 * PAGE, -EFAULT, "from low RAM into the hole"},
+	    {4 * GiB - PAGE, 2 * PAGE, -EFAULT, "from the hole into high RAM"},
+	    {UINT64_MAX - PAGE + 1, 2 * PAGE, -EFAULT, "wraps around"},
+	    {PAGE, UINT64_MAX - PAGE + 1, -EFAULT, "wraps with a huge length"},
+	    {0, 6 * GiB, -EFAULT, "longer than RAM"},
+	};
+	struct guest_mem m;
+	uint8_t *lo, *hi;
+
+	cr_assert_eq(guest_mem_init(&m, 4 * GiB), 0);
+	lo = guest_mem_ptr(&m, 3 * GiB - PAGE, PAGE);
+	hi = guest_mem_ptr(&m, 4 * GiB, PAGE);
+	memset(lo, 0x11, PAGE);
+	memset(hi, 0x22, PAGE);
+	*(uint8_t *)guest_mem_ptr(&m, 0x1000, 1) = 0x33;
+	*(uint8_t *)guest_mem_ptr(&m, 5 * GiB - PAGE, 1) = 0x44;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint64_t freed = 7;
+
+		cr_assert_eq(guest_mem_discard(&m, bad[i].gpa, bad[i].len, &freed), bad[i].err,
+			     "%s", bad[i].what);
+		cr_assert_eq(freed, 0, "%s", bad[i].what);
+	}
+	cr_assert_eq(lo[0], 0x11);
+	cr_assert_eq(lo[PAGE - 1], 0x11);
+	cr_assert_eq(hi[0], 0x22);
+	cr_assert_eq(*(uint8_t *)guest_mem_ptr(&m, 0x1000, 1), 0x33);
+	cr_assert_eq(*(uint8_t *)guest_mem_ptr(&m, 5 * GiB - PAGE, 1), 0x44);
+	/* Device memory stays outside the checked helpers altogether. */
+	cr_assert_null(guest_mem_ptr(&m, LAYOUT_DEVICE_MEM_GPA, 1));
+	cr_assert_eq(guest_mem_read(&m, LAYOUT_DEVICE_MEM_GPA, &(uint8_t){0}, 1), -EFAULT);
 	guest_mem_free(&m);
 }

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <elf.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -82,9 +83,9 @@ static void init_mem(struct guest_mem *m, uint64_t size)
 
 /* -- e820 */
 
-static void check_e820_sane(const struct boot_e820_entry *e, unsigned n)
+static void check_e820_sane(const struct boot_e820_entry *e, int n)
 {
-	for (unsigned i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		cr_assert_gt(e[i].size, 0);
 		cr_assert(e[i].type == E820_TYPE_RAM || e[i].type == E820_TYPE_RESERVED);
 		if (i)
@@ -104,11 +105,11 @@ Test(linux_boot, e820_256m)
 {
 	struct guest_mem m;
 	struct boot_e820_entry e[8];
-	unsigned n;
+	int n;
 
 	init_mem(&m, 256 * MiB);
 	memset(e, 0xee, sizeof(e));
-	n = linux_boot_e820(&m, e, 8);
+	n = linux_boot_e820(&m, NULL, 0, e, 8);
 	cr_assert_eq(n, 3);
 	check_e820_sane(e, n);
 	cr_assert_eq(e[0].addr, 0);
@@ -129,11 +130,11 @@ Test(linux_boot, e820_4g)
 {
 	struct guest_mem m;
 	struct boot_e820_entry e[8];
-	unsigned n;
+	int n;
 	uint64_t ram = 0;
 
 	init_mem(&m, 4 * GiB);
-	n = linux_boot_e820(&m, e, 8);
+	n = linux_boot_e820(&m, NULL, 0, e, 8);
 	cr_assert_eq(n, 4);
 	check_e820_sane(e, n);
 	cr_assert_eq(e[1].type, E820_TYPE_RESERVED);
@@ -145,7 +146,7 @@ Test(linux_boot, e820_4g)
 	cr_assert_eq(e[3].addr, 4 * GiB);
 	cr_assert_eq(e[3].size, 1 * GiB);
 	cr_assert_eq(e[3].type, E820_TYPE_RAM);
-	for (unsigned i = 0; i < n; i++)
+	for (int i = 0; i < n; i++)
 		if (e[i].type == E820_TYPE_RAM)
 			ram += e[i].size;
 	/* All RAM but the BIOS area below 1 MiB is reported. */
@@ -160,9 +161,72 @@ Test(linux_boot, e820_respects_max)
 
 	init_mem(&m, 4 * GiB);
 	memset(e, 0xee, sizeof(e));
-	cr_assert_eq(linux_boot_e820(&m, e, 2), 2);
+	cr_assert_eq(linux_boot_e820(&m, NULL, 0, e, 2), 2);
 	cr_assert_eq(e[2].type, 0xeeeeeeeeu);
 	cr_assert_eq(e[3].type, 0xeeeeeeeeu);
+	guest_mem_free(&m);
+}
+
+/* Device memory sits in the MMIO hole: each range becomes a reserved entry, in address order. */
+Test(linux_boot, e820_lists_reserved_ranges_sorted)
+{
+	const struct linux_boot_range devmem[] = {
+	    {LAYOUT_DEVICE_MEM_GPA + 0x3000, 0x1000},
+	    {LAYOUT_DEVICE_MEM_GPA, 0x2000},
+	};
+	struct guest_mem m;
+	struct boot_e820_entry e[8];
+	int n;
+
+	init_mem(&m, 4 * GiB);
+	memset(e, 0xee, sizeof(e));
+	n = linux_boot_e820(&m, devmem, 2, e, 8);
+	cr_assert_eq(n, 6);
+	check_e820_sane(e, n);
+	cr_assert_eq(e[2].addr, 1 * MiB);
+	cr_assert_eq(e[2].addr + e[2].size, 3 * GiB);
+	cr_assert_eq(e[3].addr, LAYOUT_DEVICE_MEM_GPA);
+	cr_assert_eq(e[3].size, 0x2000);
+	cr_assert_eq(e[3].type, E820_TYPE_RESERVED);
+	cr_assert_eq(e[4].addr, LAYOUT_DEVICE_MEM_GPA + 0x3000);
+	cr_assert_eq(e[4].size, 0x1000);
+	cr_assert_eq(e[4].type, E820_TYPE_RESERVED);
+	cr_assert_eq(e[5].addr, 4 * GiB);
+	cr_assert_eq(e[5].type, E820_TYPE_RAM);
+	cr_assert_eq(e[6].type, 0xeeeeeeeeu);
+	/* With 256 MiB the reserved range comes last, and max still cuts from the top. */
+	guest_mem_free(&m);
+	init_mem(&m, 256 * MiB);
+	cr_assert_eq(linux_boot_e820(&m, devmem + 1, 1, e, 8), 4);
+	cr_assert_eq(e[3].addr, LAYOUT_DEVICE_MEM_GPA);
+	cr_assert_eq(linux_boot_e820(&m, devmem, 2, e, 3), 3);
+	cr_assert_eq(e[2].addr, 1 * MiB);
+	guest_mem_free(&m);
+}
+
+Test(linux_boot, e820_refuses_bad_reserved_ranges)
+{
+	const struct linux_boot_range bad[][2] = {
+	    {{LAYOUT_DEVICE_MEM_GPA, 0}},   /* empty */
+	    {{UINT64_MAX - 0xfff, 0x2000}}, /* wraps */
+	    {{3 * GiB - 0x1000, 0x2000}},   /* into low RAM */
+	    {{5 * GiB - 0x1000, 0x1000}},   /* inside high RAM */
+	    {{LAYOUT_ACPI_GPA, 0x1000}},    /* over the BIOS area */
+	    {{LAYOUT_DEVICE_MEM_GPA, 0x2000},
+	     {LAYOUT_DEVICE_MEM_GPA + 0x1000, 0x1000}}, /* overlap */
+	};
+	struct guest_mem m;
+	struct boot_e820_entry e[8];
+
+	init_mem(&m, 4 * GiB);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t count = bad[i][1].size ? 2 : 1;
+
+		memset(e, 0xee, sizeof(e));
+		cr_assert_eq(linux_boot_e820(&m, bad[i], count, e, 8), -EINVAL, "case %zu", i);
+		cr_assert_eq(e[0].type, 0xeeeeeeeeu, "case %zu wrote the map", i);
+	}
+	cr_assert_eq(linux_boot_e820(&m, bad[0], 200, e, 8), -ENOSPC);
 	guest_mem_free(&m);
 }
 
@@ -624,7 +688,7 @@ Test(linux_boot, load_end_to_end)
 	uint8_t initrd[0x2345];
 	size_t klen;
 	uint8_t *img = make_bzimage(&bz_default, &klen);
-	unsigned n;
+	int n;
 
 	for (size_t i = 0; i < sizeof(initrd); i++)
 		initrd[i] = (uint8_t)(i ^ 0x5a);
@@ -665,12 +729,44 @@ Test(linux_boot, load_end_to_end)
 			 sizeof(initrd));
 	cr_assert_eq(*(const uint8_t *)guest_mem_ptr(&m, 0x1000000, 1), payload_byte(0));
 
-	n = linux_boot_e820(&m, e820, 8);
+	n = linux_boot_e820(&m, NULL, 0, e820, 8);
 	cr_assert_eq(bp.e820_entries, n);
 	cr_assert_eq(bp.e820_entries, 3);
 	cr_assert_eq(memcmp(bp.e820_table, e820, n * sizeof(e820[0])), 0);
 	cr_assert_eq(bp.e820_table[2].addr, LAYOUT_HIMEM_START);
 	cr_assert_eq(bp.e820_table[2].type, E820_TYPE_RAM);
+	free(img);
+	guest_mem_free(&m);
+}
+
+/* The zero page's e820 map carries the reserved ranges the caller gives (device memory). */
+Test(linux_boot, load_reserves_device_memory_in_the_zero_page)
+{
+	const struct linux_boot_range devmem = {LAYOUT_DEVICE_MEM_GPA, 0x1000};
+	const struct linux_boot_range over_ram = {0x2000000, 0x1000};
+	struct guest_mem m;
+	struct boot_params bp;
+	struct linux_boot_info info;
+	char kpath[] = "/tmp/ember-test-kernel-XXXXXX";
+	char err[512] = "";
+	size_t klen;
+	uint8_t *img = make_bzimage(&bz_default, &klen);
+	struct linux_boot_args args = {
+	    .kernel_path = kpath, .cmdline = "", .reserved = &devmem, .reserved_count = 1};
+
+	write_temp(kpath, img, klen);
+	init_mem(&m, 256 * MiB);
+	cr_assert_eq(linux_boot_load(&m, &args, &info, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(guest_mem_read(&m, LAYOUT_ZERO_PAGE_GPA, &bp, sizeof(bp)), 0);
+	cr_assert_eq(bp.e820_entries, 4);
+	cr_assert_eq(bp.e820_table[3].addr, LAYOUT_DEVICE_MEM_GPA);
+	cr_assert_eq(bp.e820_table[3].size, 0x1000);
+	cr_assert_eq(bp.e820_table[3].type, E820_TYPE_RESERVED);
+	/* A range over RAM is refused with a message, not written into the map. */
+	args.reserved = &over_ram;
+	cr_assert_eq(linux_boot_load(&m, &args, &info, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "e820"), "%s", err);
+	unlink(kpath);
 	free(img);
 	guest_mem_free(&m);
 }

@@ -4,7 +4,7 @@
 DEVICES='{ plugin = "virtio-blk"; path = "no-such.img"; }'
 guest g 1 256 poweroff </dev/null
 ember_run g run g.cfg
-[ "$STATUS" != 0 ] || fail "ember started a guest without its disk"
-grep -q 'virtio-blk.0: path "[^"]*no-such.img": cannot open' g.err ||
+expect_status 2
+grep -q 'devices\[0\] (virtio-blk\.0): path "[^"]*no-such\.img": cannot open' g.err ||
 	fail "no message naming virtio-blk.0 and the path: $(head -n 3 g.err)"
 [ ! -s g.out ] || fail "a guest started"
