@@ -3,7 +3,8 @@
  * The boot timer: when the guest writes BOOT_TIMER_MAGIC to LAYOUT_BOOT_TIMER_GPA, ember logs
  *   ember: boot-timer: wall_ms=W cpu_ms=C
  * W is the wall time since ember's main() began, C the CPU time of the whole process until
- * then (all threads). Benchmarks read this line. MMIO handlers run on vCPU threads.
+ * then (all threads). Benchmarks read this line. MMIO handlers run on vCPU threads. A guest
+ * that writes the marker in a loop gets a burst of lines, then one every so often (log.h).
  */
 #ifndef EMBER_BOOT_TIMER_H
 #define EMBER_BOOT_TIMER_H

@@ -5,7 +5,9 @@
  * Contract: regions are added on the main thread while the VM is built; once vCPUs run, the
  * bus is read-only and bus_read/bus_write may be called from any vCPU thread concurrently.
  * Each region's handlers do their own locking. Handlers get the offset inside their region
- * and an access of 1, 2, 4 or 8 bytes that lies fully inside the region.
+ * and an access of 1, 2, 4 or 8 bytes that lies fully inside the region: bus_read/bus_write
+ * take any length (KVM's MMIO exits have 1 to 8 bytes) and split one of another length into
+ * naturally aligned pieces of those sizes, lowest address first (bus.c says why).
  */
 #ifndef EMBER_BUS_H
 #define EMBER_BUS_H
@@ -38,7 +40,10 @@ int bus_add(struct bus *bus, const struct bus_region *r);
 /* The region holding [addr, addr+len), or NULL when none holds all of it. */
 const struct bus_region *bus_find(const struct bus *bus, uint64_t addr, uint32_t len);
 
-/* Dispatch one access. Return false when no region holds it (reads then return all ones). */
+/*
+ * Dispatch one access of len >= 1 bytes, data in guest (little-endian) byte order. Return false
+ * when no region holds all of it (reads then return all ones; no piece reaches a handler).
+ */
 bool bus_read(const struct bus *bus, uint64_t addr, void *data, uint32_t len);
 bool bus_write(const struct bus *bus, uint64_t addr, const void *data, uint32_t len);
 

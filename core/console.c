@@ -7,6 +7,10 @@
  *
  * All of this runs on the main thread except console_rx_ready, which a vCPU thread calls
  * when the UART's FIFO drained.
+ *
+ * Output needs no code here: the UART writes stdout itself, from the vCPU thread, blocking
+ * while stdout is full (back-pressure). console_init gives it the VM's stop flag so that such a
+ * write gives up once a stop is requested (serial_set_stop).
  */
 #include "log.h"
 #include "vm_internal.h"
@@ -100,6 +104,8 @@ int console_init(struct vm *vm)
 	struct termios raw;
 
 	vm->console.ready_fd = -1;
+	/* Whatever stdout is: a pipe nobody reads must not make SIGTERM hang ember. */
+	serial_set_stop(vm->serial, &vm->stop_reason);
 	vm->console.is_tty = isatty(STDIN_FILENO);
 	if (!vm->console.is_tty)
 		return 0;

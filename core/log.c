@@ -3,37 +3,102 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 static enum log_level log_max = LOG_INFO;
+
+static const char *const log_prefix[] = {
+    [LOG_ERROR] = "ember: error: ",
+    [LOG_WARN] = "ember: warning: ",
+    [LOG_INFO] = "ember: ",
+    [LOG_DEBUG] = "ember: debug: ",
+};
 
 void log_set_level(enum log_level max)
 {
 	log_max = max;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+/* Writes one line, after a "N similar messages suppressed" line when suppressed is not 0. */
+__attribute__((format(printf, 3, 0))) static void
+log_vline(enum log_level level, unsigned long suppressed, const char *fmt, va_list ap)
 {
-	static const char *const prefix[] = {
-	    [LOG_ERROR] = "ember: error: ",
-	    [LOG_WARN] = "ember: warning: ",
-	    [LOG_INFO] = "ember: ",
-	    [LOG_DEBUG] = "ember: debug: ",
-	};
-	char line[1024];
-	va_list ap;
-	int n;
+	char line[1024 + 80]; /* room for the suppressed count before a long line */
+	int n = 0;
 
-	if (level > log_max)
-		return;
-	n = snprintf(line, sizeof(line), "%s", prefix[level]);
-	va_start(ap, fmt);
+	if (suppressed)
+		n = snprintf(line, sizeof(line), "%s%lu similar messages suppressed\n",
+			     log_prefix[level], suppressed);
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s", log_prefix[level]);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	/* One write per message so lines from different threads never interleave. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level > log_max)
+		return;
+	va_start(ap, fmt);
+	log_vline(level, 0, fmt, ap);
+	va_end(ap);
+}
+
+void log_ratelimit_init(struct log_ratelimit *rl, unsigned burst, unsigned interval_ms)
+{
+	rl->burst = burst;
+	rl->interval_ns = (uint64_t)interval_ms * 1000000u;
+	atomic_init(&rl->window_start_ns, 0);
+	atomic_init(&rl->in_window, 0);
+	atomic_init(&rl->suppressed, 0);
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+bool log_ratelimit_allow(struct log_ratelimit *rl, unsigned long *suppressed)
+{
+	/* The start first: it was read from the clock before, so now >= start (no wrap). */
+	uint64_t start = atomic_load(&rl->window_start_ns);
+	uint64_t now = monotonic_ns();
+
+	/*
+	 * A new window: the one thread whose compare-exchange moves it resets the count. Another
+	 * thread may still count against the old window meanwhile; that costs a line at most.
+	 */
+	if (now - start >= rl->interval_ns &&
+	    atomic_compare_exchange_strong(&rl->window_start_ns, &start, now))
+		atomic_store(&rl->in_window, 0);
+	/* Loaded first, so a flood cannot run the counter around (it stops near burst). */
+	if (atomic_load(&rl->in_window) >= rl->burst ||
+	    atomic_fetch_add(&rl->in_window, 1) >= rl->burst) {
+		atomic_fetch_add(&rl->suppressed, 1);
+		return false;
+	}
+	*suppressed = atomic_exchange(&rl->suppressed, 0);
+	return true;
+}
+
+void log_ratelimited(struct log_ratelimit *rl, enum log_level level, const char *fmt, ...)
+{
+	unsigned long suppressed;
+	va_list ap;
+
+	if (level > log_max || !log_ratelimit_allow(rl, &suppressed))
+		return;
+	va_start(ap, fmt);
+	log_vline(level, suppressed, fmt, ap);
+	va_end(ap);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "plugin_control.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtqueue.h"
@@ -25,6 +26,10 @@ struct pi_callback {
 	ember_timer_fn timer_fn;
 	void *arg;
 };
+
+/* Lines per level a plugin may log per interval before "N similar messages suppressed". */
+#define PLUGIN_LOG_BURST       20
+#define PLUGIN_LOG_INTERVAL_MS 5000
 
 /* A thread started through thread_start; the handle is its id. */
 struct pi_thread {
@@ -60,6 +65,11 @@ struct plugin_instance {
 	/* Queues whose pops hit the per-call budget, notified again from a timer (-1: none). */
 	uint64_t renotify;
 	int renotify_timer;
+	/*
+	 * A guest can make any plugin log at will (bad requests, resets): lines are limited per
+	 * level, so debug lines that are never printed cannot use up the budget of warnings.
+	 */
+	struct log_ratelimit log_rl[EMBER_LOG_DEBUG + 1];
 };
 
 static struct plugin_instance *from_host(const struct ember_host *host)
@@ -111,13 +121,22 @@ __attribute__((format(printf, 3, 0))) static void vlog_line(struct plugin_instan
 							    const char *fmt, va_list ap)
 {
 	char line[512];
-	int n = snprintf(line, sizeof(line), "%s: ", pi->name);
+	unsigned long suppressed;
+	int n;
 
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (level < EMBER_LOG_ERROR)
 		level = EMBER_LOG_ERROR;
 	if (level > EMBER_LOG_DEBUG)
 		level = EMBER_LOG_DEBUG;
+	if (!log_ratelimit_allow(&pi->log_rl[level], &suppressed))
+		return;
+	if (suppressed) {
+		snprintf(line, sizeof(line), "%s: %lu similar messages suppressed", pi->name,
+			 suppressed);
+		pi->platform->log(pi->popaque, level, line);
+	}
+	n = snprintf(line, sizeof(line), "%s: ", pi->name);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	pi->platform->log(pi->popaque, level, line);
 }
 
@@ -656,6 +675,8 @@ int plugin_instance_create(const struct plugin_instance_params *params,
 	snprintf(pi->name, sizeof(pi->name), "%s", params->name);
 	pthread_mutex_init(&pi->lock, NULL);
 	pi->renotify_timer = -1;
+	for (size_t i = 0; i < EMBER_ARRAY_SIZE(pi->log_rl); i++)
+		log_ratelimit_init(&pi->log_rl[i], PLUGIN_LOG_BURST, PLUGIN_LOG_INTERVAL_MS);
 
 	pi->queue_count = p->desc.virtio_queue_count;
 	pi->queue_max_size = p->desc.virtio_queue_max_size;

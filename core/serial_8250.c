@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -38,8 +39,9 @@ enum {
 #define RX_FIFO_SIZE 64
 
 struct serial_8250 {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* the registers and the FIFO; never held across a write(2) */
 	int out_fd;
+	const atomic_int *stop; /* non-zero once the VM is stopping; NULL: never */
 	unsigned gsi;
 	irq_line_fn irq;
 	void *irq_opaque;
@@ -68,6 +70,11 @@ struct serial_8250 *serial_create(int out_fd, unsigned gsi, irq_line_fn irq, voi
 	s->rx_opaque = rx_opaque;
 	s->dll = 0x0c; /* 9600 baud, as after a PC reset */
 	return s;
+}
+
+void serial_set_stop(struct serial_8250 *s, const atomic_int *stop)
+{
+	s->stop = stop;
 }
 
 void serial_destroy(struct serial_8250 *s)
@@ -108,16 +115,20 @@ static void rx_push(struct serial_8250 *s, uint8_t c)
 	s->rx_count++;
 }
 
+/*
+ * Sends one byte of guest output, called without the lock. The write blocks: a slow reader of
+ * the console slows the guest rather than losing output. A stop request must still end it, or
+ * a stdout nobody reads makes ember unstoppable: the main thread sets the stop flag and then
+ * signals each vCPU (vcpu_kick, again and again until the thread ends: vcpu_join), the signal
+ * interrupts the write (EINTR, no SA_RESTART), and the byte is given up. An EINTR for any other
+ * reason keeps waiting. Without the lock held, the main thread's console input and the other
+ * vCPUs' register accesses go on while this vCPU waits.
+ */
 static void transmit(struct serial_8250 *s, uint8_t c)
 {
-	if (s->mcr & MCR_LOOP) {
-		rx_push(s, c);
-		return;
-	}
-	/* Blocking write: a slow reader of the console slows the guest rather than losing output.
-	 */
 	while (write(s->out_fd, &c, 1) < 0 && errno == EINTR)
-		;
+		if (s->stop && atomic_load(s->stop))
+			return;
 }
 
 static uint8_t serial_read_reg(struct serial_8250 *s, uint64_t reg, bool *drained)
@@ -160,8 +171,11 @@ static uint8_t serial_read_reg(struct serial_8250 *s, uint64_t reg, bool *draine
 	}
 }
 
-/* Returns true when the write emptied a receive FIFO that held input. */
-static bool serial_write_reg(struct serial_8250 *s, uint64_t reg, uint8_t v)
+/*
+ * Returns true when the write emptied a receive FIFO that held input. *tx is set when the
+ * caller must transmit v (after dropping the lock) and then mark the holding register empty.
+ */
+static bool serial_write_reg(struct serial_8250 *s, uint64_t reg, uint8_t v, bool *tx)
 {
 	switch (reg) {
 	case UART_RX_TX:
@@ -169,8 +183,12 @@ static bool serial_write_reg(struct serial_8250 *s, uint64_t reg, uint8_t v)
 			s->dll = v;
 			return false;
 		}
-		transmit(s, v);
-		s->thre_pending = true;
+		if (s->mcr & MCR_LOOP) {
+			rx_push(s, v);
+			s->thre_pending = true;
+		} else {
+			*tx = true;
+		}
 		break;
 	case UART_IER:
 		if (s->lcr & LCR_DLAB) {
@@ -223,13 +241,25 @@ void serial_io_read(void *opaque, uint64_t offset, void *data, uint32_t len)
 void serial_io_write(void *opaque, uint64_t offset, const void *data, uint32_t len)
 {
 	struct serial_8250 *s = opaque;
-	bool drained;
+	uint8_t v = *(const uint8_t *)data;
+	bool drained, tx = false;
 
 	(void)len;
 	pthread_mutex_lock(&s->lock);
-	drained = serial_write_reg(s, offset, *(const uint8_t *)data);
+	drained = serial_write_reg(s, offset, v, &tx);
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+	if (tx) {
+		transmit(s, v);
+		/*
+		 * THRE once the byte is out, as on a 16550: a driver that sends the next byte from
+		 * its THRE interrupt on another vCPU cannot overtake this one.
+		 */
+		pthread_mutex_lock(&s->lock);
+		s->thre_pending = true;
+		serial_update_irq(s);
+		pthread_mutex_unlock(&s->lock);
+	}
 	if (drained && s->rx_ready)
 		s->rx_ready(s->rx_opaque);
 }

@@ -2,7 +2,9 @@
 /*
  * vCPU threads: each runs KVM_RUN in a loop and dispatches port and MMIO exits to the buses.
  * A stop request sets immediate_exit and signals the thread, so KVM_RUN returns at once
- * even when the signal lands before the thread enters the kernel.
+ * even when the signal lands before the thread enters the kernel. A thread blocked in a device
+ * handler instead (console output to a full stdout) is interrupted by the same signal, repeated
+ * until the thread ends (vcpu_join): the handler gives up when it sees the stop request.
  */
 #include "boot_timer.h"
 #include "log.h"
@@ -13,9 +15,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VCPU_KICK_SIGNAL SIGUSR1
+#define VCPU_REKICK_NS	 (10 * 1000 * 1000)
 
 static void vcpu_kick_handler(int sig)
 {
@@ -77,6 +81,7 @@ static void handle_mmio(struct vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	uint32_t len = run->mmio.len;
 
+	/* 1 to 8 bytes: the bus splits a length other than 1, 2, 4 or 8 for the device (bus.c). */
 	if (len == 0 || len > sizeof(run->mmio.data))
 		return;
 	if (run->mmio.is_write)
@@ -206,10 +211,31 @@ void vcpu_kick(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
+/*
+ * Waits for a kicked vCPU thread, kicking it again every 10 ms. One kick is not enough outside
+ * KVM_RUN: a signal that lands while the thread is in a device handler but not yet inside the
+ * blocking call (the write of a console byte to a full stdout) interrupts nothing, and the call
+ * would then block for good. (KVM_RUN itself needs no repeat: immediate_exit makes it return
+ * however late the signal came.)
+ */
 void vcpu_join(struct vcpu *vcpu)
 {
-	if (vcpu->started)
-		pthread_join(vcpu->thread, NULL);
+	struct timespec deadline;
+
+	if (!vcpu->started)
+		return;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_nsec += VCPU_REKICK_NS;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		if (pthread_clockjoin_np(vcpu->thread, NULL, CLOCK_MONOTONIC, &deadline) !=
+		    ETIMEDOUT)
+			break;
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	}
 	vcpu->started = false;
 }
 

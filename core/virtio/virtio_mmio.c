@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "virtio_mmio.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +27,22 @@ static void tlog(struct virtio_mmio *t, int level, const char *fmt, ...)
 	va_end(ap);
 	t->env.log(t->env.opaque, level, msg);
 }
+
+/*
+ * tlog for what a driver can make happen again and again (all the transport's messages): rate-
+ * limited per call site (log.h), or a guest looping on a bad register write floods ember's
+ * stderr from its vCPU thread, under the device lock.
+ */
+#define tlog_guest(t, level, ...)                                                               \
+	do {                                                                                    \
+		static struct log_ratelimit rl_ = LOG_RATELIMIT_DEFAULT;                        \
+		unsigned long suppressed_;                                                      \
+		if (log_ratelimit_allow(&rl_, &suppressed_)) {                                  \
+			if (suppressed_)                                                        \
+				tlog(t, level, "%lu similar messages suppressed", suppressed_); \
+			tlog(t, level, __VA_ARGS__);                                            \
+		}                                                                               \
+	} while (0)
 
 int virtio_mmio_init(struct virtio_mmio *t, const struct virtio_mmio_env *env,
 		     const struct ember_plugin_desc *desc, const struct ember_device_ops *ops,
@@ -76,7 +94,7 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t, const char *why)
 	if (t->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
 	t->status |= VIRTIO_STATUS_NEEDS_RESET;
-	tlog(t, EMBER_LOG_ERROR, "device needs reset: %s", why);
+	tlog_guest(t, EMBER_LOG_ERROR, "device needs reset: %s", why);
 	/* virtio 1.x 2.1.2: with DRIVER_OK set, NEEDS_RESET comes with a config notification. */
 	if (t->status & VIRTIO_STATUS_DRIVER_OK)
 		raise_interrupt(t, VIRTIO_MMIO_INT_CONFIG);
@@ -111,7 +129,7 @@ static bool driver_ok(const struct virtio_mmio *t)
 void virtio_mmio_queue_notify(struct virtio_mmio *t, uint32_t index)
 {
 	if (index >= t->queue_count) {
-		tlog(t, EMBER_LOG_DEBUG, "notify of queue %u, which does not exist", index);
+		tlog_guest(t, EMBER_LOG_DEBUG, "notify of queue %u, which does not exist", index);
 		return;
 	}
 	/* virtio 1.x 3.1.1: a device consumes no buffers before DRIVER_OK. */
@@ -146,8 +164,9 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 	/* NEEDS_RESET is the device's bit: keep ours, ignore the driver's. */
 	next = (v & ~VIRTIO_STATUS_NEEDS_RESET) | (t->status & VIRTIO_STATUS_NEEDS_RESET);
 	if (t->status & ~next) {
-		tlog(t, EMBER_LOG_WARN, "driver cleared status bits 0x%x without a reset; ignored",
-		     t->status & ~next);
+		tlog_guest(t, EMBER_LOG_WARN,
+			   "driver cleared status bits 0x%x without a reset; ignored",
+			   t->status & ~next);
 		return;
 	}
 	added = next & ~t->status;
@@ -157,14 +176,14 @@ static void write_status(struct virtio_mmio *t, uint32_t v)
 
 		/* The driver reads Status back and sees FEATURES_OK missing (virtio 1.x 3.1.1). */
 		if (!subset || !modern) {
-			tlog(t, EMBER_LOG_WARN, "driver features 0x%llx refused (%s)",
-			     (unsigned long long)t->driver_features,
-			     subset ? "no VIRTIO_F_VERSION_1" : "not offered");
+			tlog_guest(t, EMBER_LOG_WARN, "driver features 0x%llx refused (%s)",
+				   (unsigned long long)t->driver_features,
+				   subset ? "no VIRTIO_F_VERSION_1" : "not offered");
 			next &= ~VIRTIO_STATUS_FEATURES_OK;
 		}
 	}
 	if ((added & VIRTIO_STATUS_DRIVER_OK) && !(next & VIRTIO_STATUS_FEATURES_OK)) {
-		tlog(t, EMBER_LOG_WARN, "DRIVER_OK without FEATURES_OK; ignored");
+		tlog_guest(t, EMBER_LOG_WARN, "DRIVER_OK without FEATURES_OK; ignored");
 		next &= ~VIRTIO_STATUS_DRIVER_OK;
 	}
 	t->status = next;
@@ -198,8 +217,8 @@ static void write_queue_ready(struct virtio_mmio *t, struct virtq *q, uint32_t v
 	if (q->ready || (t->status & VIRTIO_STATUS_NEEDS_RESET))
 		return;
 	if (!(t->status & VIRTIO_STATUS_FEATURES_OK)) {
-		tlog(t, EMBER_LOG_WARN, "queue %u made ready before FEATURES_OK; ignored",
-		     q->index);
+		tlog_guest(t, EMBER_LOG_WARN, "queue %u made ready before FEATURES_OK; ignored",
+			   q->index);
 		return;
 	}
 	if (virtq_enable(q, t->env.mem, t->driver_features)) {

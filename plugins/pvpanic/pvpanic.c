@@ -18,6 +18,7 @@
 struct ember_instance {
 	const struct ember_host *host;
 	uint8_t events; /* supported, as the guest reads them */
+	bool crash_loaded_logged;
 };
 
 static int pvpanic_create(const struct ember_host *host, struct ember_instance **out)
@@ -56,11 +57,18 @@ static void pvpanic_mmio_write(struct ember_instance *dev, uint64_t offset, cons
 
 	(void)offset;
 	(void)len;
-	if (v & PVPANIC_PANICKED)
+	if (v & PVPANIC_PANICKED) {
 		dev->host->guest_panic(dev->host, v);
-	else if (v & PVPANIC_CRASH_LOADED)
+	} else if ((v & PVPANIC_CRASH_LOADED) && !dev->crash_loaded_logged) {
+		/*
+		 * Once per VM: a guest can write the register in a loop, and each line would be a
+		 * blocking write to ember's stderr. No lock: ember serialises calls into the
+		 * instance.
+		 */
+		dev->crash_loaded_logged = true;
 		dev->host->log(dev->host, EMBER_LOG_WARN,
 			       "the guest crashed and loaded its crash kernel");
+	}
 }
 
 static const struct ember_option pvpanic_options[] = {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "driver_vq.h"
 #include "harness.h"
@@ -65,7 +66,7 @@ Test(abi12_loader, accepts_the_tables_and_describes_them)
 	FILE *f = open_memstream(&text, &len);
 
 	cr_assert_eq(plugin_load_file(PLUGINS "tp-abi12.so", &p, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(p->desc.control_count, 4);
+	cr_assert_eq(p->desc.control_count, 5);
 	cr_assert_eq(p->desc.controls[1].param_count, 2);
 	cr_assert_str_eq(p->desc.controls[1].params[1].name, "len");
 	cr_assert_eq(p->desc.metric_count, 2);
@@ -240,4 +241,22 @@ Test(abi12_budget, one_kick_serves_a_bounded_batch_and_the_rest_follows_from_the
 	cr_assert_eq(n, VIRTIO_MMIO_POP_BUDGET + 44);
 	cr_assert_eq(harness_callbacks(&h), 0);
 	cr_expect_eq(harness_fini(&h), 0, "leaks; log:\n%s", h.log);
+}
+
+Test(abi12, a_plugin_cannot_flood_the_log)
+{
+	unsigned lines = 0;
+
+	start("");
+	harness_log_clear(&h);
+	cr_assert_eq(control("spam", "lines = 10000;"), 0, "%s", reply);
+	for (const char *p = h.log; (p = strstr(p, "bad request")); p++)
+		lines++;
+	cr_assert_leq(lines, 20, "%u of 10000 guest-triggered lines were written", lines);
+	cr_assert_geq(lines, 1);
+	/* The next line let through says how many were dropped. */
+	harness_log_clear(&h);
+	usleep(5100 * 1000);
+	cr_assert_eq(control("spam", "lines = 1;"), 0, "%s", reply);
+	cr_assert(harness_log_contains(&h, "similar messages suppressed"), "%s", h.log);
 }

@@ -2,8 +2,14 @@
 #include "serial_8250.h"
 
 #include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define REG_DATA 0
@@ -330,4 +336,171 @@ Test(serial, fcr_clear_empties_the_fifo_and_signals_rx_ready)
 	cr_assert_eq(f.rx_ready, 1,
 		     "FCR cleared a full FIFO but rx_ready never fired: input stalls");
 	teardown(&f);
+}
+
+/*
+ * Console output with back-pressure: stdout is a pipe nobody reads. The vCPU writing THR
+ * blocks (no byte is dropped), but it must hold no UART lock meanwhile (the main thread's
+ * console input and other vCPUs go on), and a stop request (the stop flag, then the vCPU kick
+ * signal) must end the write within milliseconds, or SIGTERM hangs ember.
+ */
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+struct blocked {
+	int pipe[2];
+	struct fake_irq irq;
+	atomic_int stop;
+	struct serial_8250 *s;
+	pthread_t writer;
+	atomic_bool done;
+};
+
+static void blocked_setup(struct blocked *b)
+{
+	struct sigaction sa;
+	char junk[4096];
+	int flags;
+
+	memset(b, 0, sizeof(*b));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler; /* no SA_RESTART, as vcpu_signals_init */
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	cr_assert_eq(pipe2(b->pipe, O_CLOEXEC), 0);
+	/* One page, then full: the next write blocks. */
+	(void)fcntl(b->pipe[1], F_SETPIPE_SZ, 4096);
+	flags = fcntl(b->pipe[1], F_GETFL);
+	cr_assert_eq(fcntl(b->pipe[1], F_SETFL, flags | O_NONBLOCK), 0);
+	memset(junk, '.', sizeof(junk));
+	while (write(b->pipe[1], junk, sizeof(junk)) > 0 || errno == EINTR)
+		;
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert_eq(fcntl(b->pipe[1], F_SETFL, flags), 0);
+	atomic_init(&b->stop, 0);
+	atomic_init(&b->done, false);
+	b->s = serial_create(b->pipe[1], 4, record_irq, &b->irq, NULL, NULL);
+	cr_assert_not_null(b->s);
+	serial_set_stop(b->s, &b->stop);
+}
+
+static void *write_thr(void *arg)
+{
+	struct blocked *b = arg;
+	uint8_t c = 'x';
+
+	serial_io_write(b->s, REG_DATA, &c, 1);
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Starts the writer and checks that it blocks (back-pressure: the byte waits, not dropped). */
+static void start_blocked_writer(struct blocked *b)
+{
+	cr_assert_eq(pthread_create(&b->writer, NULL, write_thr, b), 0);
+	usleep(50 * 1000);
+	cr_assert_not(atomic_load(&b->done), "a THR write to a full pipe did not block");
+}
+
+/*
+ * Joins the writer, kicking it like vcpu_join does (the signal may land before it enters
+ * write(2)); fails unless it returns within limit_ms.
+ */
+static void join_kicking(struct blocked *b, double limit_ms)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!atomic_load(&b->done) && ms_since(&t0) < limit_ms) {
+		pthread_kill(b->writer, SIGUSR1);
+		usleep(5 * 1000);
+	}
+	cr_assert(atomic_load(&b->done),
+		  "the blocked THR write ignored the stop request for %.0f ms", ms_since(&t0));
+	pthread_join(b->writer, NULL);
+}
+
+struct timed_call {
+	struct blocked *b;
+	atomic_bool done;
+	size_t space;
+	uint8_t scr;
+};
+
+static void *console_input(void *arg)
+{
+	struct timed_call *c = arg;
+	const uint8_t in = 'i';
+
+	/* What the main thread's console handler and another vCPU do meanwhile. */
+	c->space = serial_rx_space(c->b->s);
+	serial_receive(c->b->s, &in, 1);
+	serial_io_read(c->b->s, REG_SCR, &c->scr, 1);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+Test(serial, blocked_transmit_holds_no_uart_lock)
+{
+	struct blocked b;
+	struct timed_call c = {.b = &b};
+	struct timespec t0;
+	pthread_t t;
+
+	blocked_setup(&b);
+	start_blocked_writer(&b);
+	atomic_init(&c.done, false);
+	cr_assert_eq(pthread_create(&t, NULL, console_input, &c), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!atomic_load(&c.done) && ms_since(&t0) < 1000)
+		usleep(1000);
+	cr_assert(atomic_load(&c.done),
+		  "console input blocked on the UART lock while a transmit waited on stdout");
+	pthread_join(t, NULL);
+	cr_assert_eq(c.space, 64);
+	cr_assert_not(atomic_load(&b.done), "the transmit gave up without a stop request");
+	atomic_store(&b.stop, 1);
+	join_kicking(&b, 1000);
+	serial_destroy(b.s);
+	close(b.pipe[0]);
+	close(b.pipe[1]);
+}
+
+Test(serial, stop_request_ends_a_blocked_transmit)
+{
+	struct blocked b;
+	struct timespec t0;
+	char buf[4096];
+	ssize_t n;
+
+	blocked_setup(&b);
+	start_blocked_writer(&b);
+	/* A kick without a stop request (a signal for another reason) keeps waiting. */
+	pthread_kill(b.writer, SIGUSR1);
+	usleep(20 * 1000);
+	cr_assert_not(atomic_load(&b.done), "an EINTR without a stop request dropped the byte");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	atomic_store(&b.stop, 1);
+	join_kicking(&b, 500);
+	cr_log_info("blocked transmit ended %.2f ms after the stop request", ms_since(&t0));
+	/* The UART still works: the next transmit that fits goes out, stopping or not. */
+	n = read(b.pipe[0], buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(write_thr(&b), NULL);
+	n = read(b.pipe[0], buf, sizeof(buf));
+	cr_assert_eq(n, 1, "a transmit that fits was dropped while stopping");
+	cr_assert_eq(buf[0], 'x');
+	serial_destroy(b.s);
+	close(b.pipe[0]);
+	close(b.pipe[1]);
 }

@@ -123,6 +123,12 @@ __attribute__((unused)) static int control(struct ember_instance *d,
 	}
 	if (!strcmp(call->name, "unpop_order"))
 		return unpop_order(d, call);
+	if (!strcmp(call->name, "spam")) {
+		/* What a guest can cause: one warning per bad request, as fast as it likes. */
+		for (int64_t i = 0; i < call->args[0].num; i++)
+			h->log(h, EMBER_LOG_WARN, "bad request %lld", (long long)i);
+		return 0;
+	}
 	if (!strcmp(call->name, "discard")) {
 		uint64_t freed = 0;
 		int rc = h->mem_discard(h, (uint64_t)call->args[0].num, (uint64_t)call->args[1].num,
@@ -171,10 +177,14 @@ static const struct ember_option discard_params[] = {
     EMBER_OPTION_SIZE_REQ("len", 0, INT64_MAX, "bytes"),
 };
 static const struct ember_option none_params[1] = {{0}};
+static const struct ember_option spam_params[] = {
+    EMBER_OPTION_INT_DEF("lines", 1, 0, 1000000, "warnings to log"),
+};
 
 static const struct ember_control controls[] = {
     EMBER_CONTROL_DEF("hold", hold_params, "hold requests back with vq_unpop"),
     EMBER_CONTROL_DEF("discard", discard_params, "mem_discard a range"),
+    EMBER_CONTROL_DEF("spam", spam_params, "log many warnings"),
     {.struct_size = sizeof(struct ember_control),
      .name = "unpop_order",
      .help = "unpop rules",
