@@ -15,6 +15,8 @@ G
 ember_start g run g.cfg
 wait_for g '^E2E_IDLE'
 kill -TERM "$EMBER_PID"
+# shellcheck disable=SC2034 # ember_wait counts from E2E_T0
+E2E_T0=$(now)
 ember_wait 10
 expect_status 0
 [ "$(grep -c 'tp-sigmask.0: thread: SIGTERM blocked' g.err)" = 2 ] ||
