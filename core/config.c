@@ -179,11 +179,14 @@ static int load_machine(const struct loader *ld, const config_setting_t *root,
 	    get_int(ld, machine, "machine.memory_mib", CONFIG_MEMORY_MIB_MIN, CONFIG_MEMORY_MIB_MAX,
 		    &mib))
 		return -1;
-	/* Guest RAM is backed and mapped in 2 MiB pages; an odd size would leave a partial page. */
+	/*
+	 * 2 MiB is the unit of guest RAM: the boot page tables map it in 2 MiB pages and the host
+	 * may back it with 2 MiB huge pages, so an odd size would leave a partial page.
+	 */
 	if (mib % 2 != 0)
 		return fail(
 		    ld, config_setting_get_member(machine, "memory_mib"), "machine.memory_mib",
-		    "must be a multiple of 2 (RAM is mapped in 2 MiB pages), got %lld", mib);
+		    "must be a multiple of 2 (guest RAM comes in 2 MiB units), got %lld", mib);
 	cfg->vcpus = (unsigned)vcpus;
 	cfg->memory_mib = (uint32_t)mib;
 	return 0;

@@ -50,6 +50,10 @@
 #define LAYOUT_DEVICE_MEM_GPA  0xe0000000ULL
 #define LAYOUT_DEVICE_MEM_SIZE 0x10000000ULL /* 256 MiB */
 
+/* Pages KVM needs below 4 GiB on Intel (VMX real-mode TSS: 3 pages; EPT identity map: 1). */
+#define LAYOUT_KVM_IDENTITY_MAP_GPA 0xfffbc000ULL
+#define LAYOUT_KVM_TSS_GPA	    0xfffbd000ULL
+
 #define LAYOUT_IOAPIC_GPA 0xfec00000ULL
 #define LAYOUT_LAPIC_GPA  0xfee00000ULL
 

@@ -23,9 +23,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define KVM_TSS_GPA	     0xfffbd000ULL
-#define KVM_IDENTITY_MAP_GPA 0xfffbc000ULL
-
 void vm_request_stop(void *opaque, enum vm_stop_reason reason)
 {
 	struct vm *vm = opaque;
@@ -95,7 +92,7 @@ static int open_kvm(struct vm *vm)
 static int create_vm(struct vm *vm, const struct vm_config *cfg)
 {
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-	uint64_t identity = KVM_IDENTITY_MAP_GPA;
+	uint64_t identity = LAYOUT_KVM_IDENTITY_MAP_GPA;
 	int max_vcpus, size;
 
 	max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
@@ -117,7 +114,7 @@ static int create_vm(struct vm *vm, const struct vm_config *cfg)
 		log_error("/dev/kvm: cannot create a VM: %s", strerror(errno));
 		return -1;
 	}
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA) < 0 ||
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_KVM_TSS_GPA) < 0 ||
 	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0 ||
 	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
 	    ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
