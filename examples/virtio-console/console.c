@@ -135,6 +135,11 @@ static void transmit(struct ember_instance *con)
 			reject(con, chain, "a transmit buffer has device-writable parts");
 			break;
 		}
+#ifdef ACME_CONSOLE_PLANTED_BUG
+		/* For the kit's own check only: a crash the fuzzer must find (a 3-byte write). */
+		if (chain->readable_bytes == 3)
+			*(volatile int *)(uintptr_t)chain->readable_count = 0;
+#endif
 		for (uint64_t off = 0; off < chain->readable_bytes;) {
 			int64_t n = host->chain_read(host, chain, off, buf, sizeof(buf));
 
