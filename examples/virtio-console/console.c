@@ -136,8 +136,8 @@ static void transmit(struct ember_instance *con)
 			break;
 		}
 #ifdef ACME_CONSOLE_PLANTED_BUG
-		/* For the kit's own check only: a crash the fuzzer must find (a 3-byte write). */
-		if (chain->readable_bytes == 3)
+		/* For the kit's own check only: a crash the fuzzer must find (some write lengths). */
+		if (chain->readable_bytes % 16 == 3)
 			*(volatile int *)(uintptr_t)chain->readable_count = 0;
 #endif
 		for (uint64_t off = 0; off < chain->readable_bytes;) {

@@ -12,11 +12,6 @@ void tb_init(struct token_bucket *tb, uint64_t rate, uint64_t burst, uint64_t no
 	/* Keep the arithmetic below inside int64_t. */
 	if (tb->burst > (uint64_t)INT64_MAX / 2)
 		tb->burst = (uint64_t)INT64_MAX / 2;
-	tb_fill(tb, now_ns);
-}
-
-void tb_fill(struct token_bucket *tb, uint64_t now_ns)
-{
 	tb->tokens = (int64_t)tb->burst;
 	tb->refilled_ns = now_ns;
 }

@@ -24,10 +24,12 @@ struct token_bucket {
 	uint64_t refilled_ns; /* clock of the last token accounted for */
 };
 
-/* A full bucket. burst 0 with a rate picks rate/16 (at least 1). */
+/*
+ * A full bucket. burst 0 with a rate picks rate/16 (at least 1). Only at create: the bucket
+ * belongs to the device's lifetime, and a device reset keeps its level (refilling there would
+ * hand a guest a new burst per reset, so the limit would only cap how often it resets).
+ */
 void tb_init(struct token_bucket *tb, uint64_t rate, uint64_t burst, uint64_t now_ns);
-/* Back to full (a device reset). */
-void tb_fill(struct token_bucket *tb, uint64_t now_ns);
 /* Adds what was earned since the last refill, keeping the part of a token not yet earned. */
 void tb_refill(struct token_bucket *tb, uint64_t now_ns);
 /* After a refill: may a request of `need` tokens start now? */

@@ -48,15 +48,28 @@
 
 #define BLK_SECTOR    512u
 #define BLK_HDR_BYTES 16u
-#define BLK_MAX_QUEUES                                                             \
-	16u /* declared to the transport; num_queues picks how many the guest uses \
-	     */
-#define BLK_QUEUE_MAX_SIZE 256u		     /* QueueNumMax of every queue (the descriptor's) */
-#define BLK_SEG_MAX	   126u		     /* data segments per request we promise to take */
-#define BLK_SIZE_MAX	   (1u << 20)	     /* bytes per segment we promise to take */
-#define BLK_IOV_MAX	   (BLK_SEG_MAX + 2) /* + header/status sharing a descriptor with data */
-#define BLK_DWZ_SECTORS	   (1u << 22)	     /* max discard / write-zeroes sectors per request */
-#define BLK_CONFIG_SIZE	   60u		     /* up to write_zeroes_may_unmap + padding */
+/* Declared to the transport; num_queues picks how many the guest uses. */
+#define BLK_MAX_QUEUES	   16u
+#define BLK_QUEUE_MAX_SIZE 256u /* QueueNumMax of every queue (the descriptor's) */
+/*
+ * Descriptors a request needs besides its data segments: the header, the status byte, and the
+ * indirect descriptor itself when the driver uses one (Linux always does with INDIRECT_DESC,
+ * which ember offers). ember's walker counts all of them against the queue size, so a queue of
+ * N entries carries at most N - 3 data segments per request in either shape.
+ */
+#define BLK_SEG_OVERHEAD 3u
+/* The smallest queue_size: room for one data segment (seg_max 1), as a power of two. */
+#define BLK_QUEUE_MIN_SIZE 4u
+/* Data segments per request the plugin takes at most (its iovec arrays); seg_max is lower on
+ * queues smaller than BLK_SEG_MAX + BLK_SEG_OVERHEAD. */
+#define BLK_SEG_MAX	126u
+#define BLK_SIZE_MAX	(1u << 20)	  /* bytes per segment we promise to take */
+#define BLK_IOV_MAX	(BLK_SEG_MAX + 2) /* + header/status sharing a descriptor with data */
+#define BLK_DWZ_SECTORS (1u << 22)	  /* max discard / write-zeroes sectors per request */
+#define BLK_CONFIG_SIZE 60u		  /* up to write_zeroes_may_unmap + padding */
+_Static_assert((BLK_QUEUE_MIN_SIZE & (BLK_QUEUE_MIN_SIZE - 1)) == 0 &&
+		   BLK_QUEUE_MIN_SIZE >= 1 + BLK_SEG_OVERHEAD,
+	       "the smallest queue carries a one-segment request");
 
 /* Device config space (5.2.4), little-endian (x86 only, like ember). */
 struct virtio_blk_config {
@@ -104,16 +117,20 @@ struct blk_req {
 	uint64_t offset; /* bytes into the backing */
 	uint64_t len;	 /* data bytes (READ/WRITE) or range bytes (FALLOCATE) */
 	int fallocate_mode;
-	uint32_t written; /* bytes of the writable part filled on success (data + status) */
+	/* Bytes of the data part (the writable part before the status byte) written from its
+	 * start on success: a read's length, GET_ID's id bytes; 0 otherwise. */
+	uint32_t data_written;
 	uint32_t iov_count;
-	struct blk_req *next; /* free list, or the queue's held request */
+	struct blk_req *next; /* free list */
 	struct iovec iov[BLK_IOV_MAX];
 };
 
 struct blk_queue {
-	uint32_t in_flight;   /* requests popped and not yet pushed */
-	bool stalled;	      /* stopped popping at queue_size requests in flight */
-	struct blk_req *held; /* parsed, waiting for rate-limit tokens */
+	uint32_t in_flight; /* requests popped and not yet pushed (stale ones included) */
+	bool stalled;	    /* stopped popping at queue_size requests in flight */
+	/* Heads of this epoch's chains in flight: a driver may not make one available again
+	 * before the device used it, so at most the guest's queue size are in flight. */
+	uint64_t heads[BLK_QUEUE_MAX_SIZE / 64];
 };
 
 struct ember_instance {
@@ -126,6 +143,7 @@ struct ember_instance {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint32_t num_queues;
 	uint32_t queue_size; /* requests in flight per queue at most */
+	uint32_t seg_max;    /* data segments per request, what config space says */
 
 	/* Backing. */
 	int fd;
@@ -133,10 +151,13 @@ struct ember_instance {
 	uint64_t size_bytes; /* capacity * 512 */
 	uint32_t logical_block;
 
-	/* Rate limits: bytes and operations. */
+	/*
+	 * Rate limits: bytes and operations. They live as long as the device: a driver reset keeps
+	 * their level, or every reset would grant a new burst.
+	 */
 	struct token_bucket bw;
 	struct token_bucket ops;
-	int timer; /* refill timer for held requests, or -1 */
+	int timer; /* refill timer while a request waits (unpopped) for tokens, or -1 */
 
 	/* io_uring engine. */
 	struct io_uring ring;
@@ -147,7 +168,8 @@ struct ember_instance {
 	uint32_t epoch;
 
 	struct blk_queue queues[BLK_MAX_QUEUES];
-	struct blk_req *reqs; /* num_queues * queue_size slots */
+	struct blk_req *reqs; /* slots = num_queues * queue_size */
+	uint32_t slots;
 	struct blk_req *free_reqs;
 };
 
@@ -177,7 +199,11 @@ void blk_uring_submit(struct ember_instance *blk);
  * hears of them without another trip round the event loop.
  */
 void blk_uring_complete(struct ember_instance *blk);
-/* Waits for every request in flight (destroy only), completing them. */
+/*
+ * Destroy only: returns once no request is left in the kernel, completing them all (guest RAM
+ * goes away after destroy). When io_uring_enter fails for good it still waits for what the
+ * kernel has, and fails what never reached it.
+ */
 void blk_uring_drain(struct ember_instance *blk);
 void blk_uring_exit(struct ember_instance *blk);
 

@@ -7,8 +7,9 @@
  *
  * Queues: the descriptor declares at most BLK_MAX_QUEUES queues of BLK_QUEUE_MAX_SIZE; create
  * narrows them to num_queues of queue_size through vq_set_limits (ABI 1.1), so the guest sees
- * exactly that many queues with QueueNumMax = queue_size. The plugin requires ABI 1.1 for it
- * and for its path option (resolved by ember against the config file's folder).
+ * exactly that many queues with QueueNumMax = queue_size. The plugin requires ABI 1.2: 1.1 for
+ * that and for its path option (resolved by ember against the config file's folder), 1.2 for
+ * vq_unpop, which gives a request that must wait for rate-limit tokens back to its ring.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,17 +26,22 @@ static void refill_timer(void *arg)
 {
 	struct ember_instance *blk = arg;
 
+	/* The waiting requests went back to the front of their rings: pop them again, in order. */
 	blk->timer = -1;
-	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++)
-		if (blk->queues[q].held)
-			blk_serve_queue(blk, q);
+	for (uint32_t q = 0; q < blk->num_queues; q++)
+		blk_serve_queue(blk, q);
+	blk_uring_complete(blk);
 }
 
-/* Takes the request's tokens, or returns false with the refill timer armed. */
+/*
+ * Takes the request's tokens, or returns false with the refill timer armed. Bytes are what the
+ * request makes the backing do: a read or write its data, a discard or write-zeroes its range
+ * (as QEMU's throttling counts them), so no request type is free under a bandwidth limit.
+ */
 static bool take_tokens(struct ember_instance *blk, const struct blk_req *req)
 {
 	const struct ember_host *host = blk->host;
-	uint64_t bytes = req->op == BLK_OP_READ || req->op == BLK_OP_WRITE ? req->len : 0;
+	uint64_t bytes = req->op == BLK_OP_FLUSH ? 0 : req->len;
 	uint64_t now, wait, wait_ops;
 
 	if (!rate_limited(blk))
@@ -59,9 +65,24 @@ static bool take_tokens(struct ember_instance *blk, const struct blk_req *req)
 	return false;
 }
 
+static bool head_test(const struct blk_queue *bq, uint16_t head)
+{
+	return bq->heads[head / 64] & 1ULL << (head % 64);
+}
+
+static void head_flip(struct blk_queue *bq, uint16_t head)
+{
+	bq->heads[head / 64] ^= 1ULL << (head % 64);
+}
+
 static void release(struct ember_instance *blk, struct blk_req *req)
 {
-	blk->queues[req->queue].in_flight--;
+	struct blk_queue *bq = &blk->queues[req->queue];
+
+	bq->in_flight--;
+	/* A stale request's head belongs to the driver's earlier session. */
+	if (req->epoch == blk->epoch)
+		head_flip(bq, req->chain->head);
 	req->chain = NULL;
 	req->next = blk->free_reqs;
 	blk->free_reqs = req;
@@ -72,36 +93,47 @@ void blk_complete(struct ember_instance *blk, struct blk_req *req)
 	const struct ember_host *host = blk->host;
 	struct ember_vq_chain *chain = req->chain;
 	uint8_t status = req->status;
+	uint64_t data_in = chain->writable_bytes - 1, done;
 
 	if (req->epoch != blk->epoch) {
+		release(blk, req);
 		host->vq_push(host, chain, 0); /* the driver reset since: only freed */
-	} else {
-		/* The status byte is the last writable byte (checked present at parse). */
-		host->chain_write(host, chain, chain->writable_bytes - 1, &status, 1);
-		host->vq_push(host, chain, status == VIRTIO_BLK_S_OK ? req->written : 1);
+		return;
 	}
+	/* The status byte is the last writable byte (checked present at parse). */
+	host->chain_write(host, chain, data_in, &status, 1);
+	/*
+	 * The used length is the part of the writable bytes the device wrote from their start
+	 * (virtio 1.x 2.7.8): the data written, and the status byte only when it follows them
+	 * without a gap. A failed request wrote no data (a failed read may have written some;
+	 * claiming less than was written is allowed, claiming more is not).
+	 */
+	done = status == VIRTIO_BLK_S_OK ? req->data_written : 0;
 	release(blk, req);
+	host->vq_push(host, chain, (uint32_t)(done == data_in ? done + 1 : done));
 }
 
-/* The next request of queue q: the held one first, else a new chain. NULL: stop serving. */
+/* A new request of queue q: popped and parsed. NULL: stop serving (empty, full, or broken). */
 static struct blk_req *next_request(struct ember_instance *blk, uint32_t q)
 {
 	const struct ember_host *host = blk->host;
 	struct blk_queue *bq = &blk->queues[q];
 	struct ember_vq_chain *chain;
-	struct blk_req *req = bq->held;
+	struct blk_req *req;
 	const char *why = NULL;
 
-	if (req) {
-		bq->held = NULL;
-		return req;
-	}
 	if (bq->in_flight >= blk->queue_size || !blk->free_reqs) {
 		bq->stalled = true;
 		return NULL;
 	}
 	if (host->vq_pop(host, q, &chain) <= 0)
 		return NULL;
+	/* head < the guest's queue size <= queue_size: the walker checked it. */
+	if (chain->head >= blk->queue_size || head_test(bq, chain->head)) {
+		host->set_needs_reset(host, "a chain made available again while already in flight");
+		host->vq_push(host, chain, 0);
+		return NULL;
+	}
 	req = blk->free_reqs;
 	blk->free_reqs = req->next;
 	req->chain = chain;
@@ -109,10 +141,11 @@ static struct blk_req *next_request(struct ember_instance *blk, uint32_t q)
 	req->epoch = blk->epoch;
 	req->iov_count = 0;
 	bq->in_flight++;
+	head_flip(bq, chain->head);
 	if (blk_request_parse(blk, req, &why)) {
 		host->set_needs_reset(host, why);
-		host->vq_push(host, chain, 0);
 		release(blk, req);
+		host->vq_push(host, chain, 0);
 		return NULL;
 	}
 	return req;
@@ -131,7 +164,18 @@ void blk_serve_queue(struct ember_instance *blk, uint32_t q)
 			continue;
 		}
 		if (!take_tokens(blk, req)) {
-			blk->queues[q].held = req; /* in order: the queue waits behind it */
+			/*
+			 * Back to the front of its ring (the newest pop of q, so vq_unpop takes
+			 * it): the queue waits behind it, in order, and the device holds nothing of
+			 * the guest's while the timer runs. The refill timer pops it again.
+			 */
+			struct ember_vq_chain *chain = req->chain;
+
+			release(blk, req);
+			if (host->vq_unpop(host, chain)) {
+				host->log(host, EMBER_LOG_ERROR, "vq_unpop refused a chain");
+				host->vq_push(host, chain, 0);
+			}
 			break;
 		}
 		if (!blk_uring_queue(blk, req)) {
@@ -149,22 +193,11 @@ void blk_serve_queue(struct ember_instance *blk, uint32_t q)
 		host->vq_notify(host, q);
 }
 
-/* Gives back what waits for tokens and stops the timer (reset and destroy). */
-static void drop_held(struct ember_instance *blk)
+static void cancel_timer(struct ember_instance *blk)
 {
 	if (blk->timer >= 0)
 		blk->host->timer_cancel(blk->host, blk->timer);
 	blk->timer = -1;
-	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++) {
-		struct blk_req *req = blk->queues[q].held;
-
-		blk->queues[q].held = NULL;
-		blk->queues[q].stalled = false;
-		if (req) {
-			blk->host->vq_push(blk->host, req->chain, 0);
-			release(blk, req);
-		}
-	}
 }
 
 static int read_options(struct ember_instance *blk)
@@ -217,6 +250,10 @@ static int read_options(struct ember_instance *blk)
 			  blk->queue_size);
 		return -EINVAL;
 	}
+	/* Linux sizes its requests by seg_max alone: promise only what the queue can carry. */
+	blk->seg_max = blk->queue_size - BLK_SEG_OVERHEAD;
+	if (blk->seg_max > BLK_SEG_MAX)
+		blk->seg_max = BLK_SEG_MAX;
 	if (blk->read_only)
 		blk->discard = false;
 	tb_init(&blk->bw, bw, bw_burst, host->clock_ns(host));
@@ -226,7 +263,7 @@ static int read_options(struct ember_instance *blk)
 
 static void blk_destroy(struct ember_instance *blk)
 {
-	drop_held(blk);
+	cancel_timer(blk);
 	blk_uring_drain(blk);
 	blk_uring_exit(blk);
 	blk_backing_close(blk);
@@ -248,6 +285,7 @@ static int blk_create(const struct ember_host *host, struct ember_instance **out
 	if ((rc = read_options(blk)) || (rc = blk_backing_open(blk)))
 		goto fail;
 	slots = blk->num_queues * blk->queue_size;
+	blk->slots = slots;
 	blk->reqs = calloc(slots, sizeof(*blk->reqs));
 	if (!blk->reqs) {
 		rc = -ENOMEM;
@@ -268,13 +306,15 @@ fail:
 
 static void blk_reset(struct ember_instance *blk)
 {
-	uint64_t now = blk->host->clock_ns(blk->host);
-
-	drop_held(blk);
+	/* Nothing waits for tokens now: a waiting request went back to its ring, which is gone. */
+	cancel_timer(blk);
 	/* Requests still in the ring complete later as stale: their chains are only freed. */
 	blk->epoch++;
-	tb_fill(&blk->bw, now);
-	tb_fill(&blk->ops, now);
+	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++) {
+		blk->queues[q].stalled = false;
+		memset(blk->queues[q].heads, 0, sizeof(blk->queues[q].heads));
+	}
+	/* The token buckets keep their level: they limit the device, not one driver session. */
 }
 
 static uint64_t blk_features(struct ember_instance *blk)
@@ -296,7 +336,7 @@ static void blk_config_read(struct ember_instance *blk, uint32_t offset, void *d
 	struct virtio_blk_config c = {
 	    .capacity = blk->size_bytes / BLK_SECTOR,
 	    .size_max = BLK_SIZE_MAX,
-	    .seg_max = BLK_SEG_MAX,
+	    .seg_max = blk->seg_max,
 	    .blk_size = blk->logical_block,
 	    .num_queues = (uint16_t)blk->num_queues,
 	    .max_discard_sectors = BLK_DWZ_SECTORS,
@@ -313,8 +353,6 @@ static void blk_config_read(struct ember_instance *blk, uint32_t offset, void *d
 
 static void blk_queue_notify(struct ember_instance *blk, uint32_t queue)
 {
-	if (blk->queues[queue].held) /* a held request is served by the timer, in order */
-		return;
 	blk_serve_queue(blk, queue);
 	blk_uring_complete(blk);
 }
@@ -329,8 +367,9 @@ static const struct ember_option blk_options[] = {
     EMBER_OPTION_STRING_DEF("serial", "", "GET_ID answer, at most 20 bytes"),
     EMBER_OPTION_BOOL_DEF("discard", 1, "offer DISCARD (punches holes) and let write-zeroes unmap"),
     EMBER_OPTION_INT_DEF("num_queues", 1, 1, BLK_MAX_QUEUES, "request queues the guest may use"),
-    EMBER_OPTION_INT_DEF("queue_size", BLK_QUEUE_MAX_SIZE, 1, BLK_QUEUE_MAX_SIZE,
-			 "requests in flight per queue at most"),
+    EMBER_OPTION_INT_DEF(
+	"queue_size", BLK_QUEUE_MAX_SIZE, BLK_QUEUE_MIN_SIZE, BLK_QUEUE_MAX_SIZE,
+	"requests in flight per queue at most; seg_max = queue_size - 3, at most 126"),
     EMBER_OPTION_STRING_DEF(
 	"cache", "writeback",
 	"\"writeback\": FLUSH waits for fdatasync; \"unsafe\": FLUSH is a no-op"),
@@ -356,7 +395,7 @@ static const struct ember_device_ops blk_ops = {
 static const struct ember_plugin_desc blk_desc = {
     .struct_size = sizeof(struct ember_plugin_desc),
     .abi_major = EMBER_ABI_MAJOR,
-    .abi_minor_required = 1, /* EMBER_OPTION_PATH and vq_set_limits */
+    .abi_minor_required = 2, /* EMBER_OPTION_PATH, vq_set_limits (1.1), vq_unpop (1.2) */
     .kind = EMBER_DEVICE_VIRTIO,
     .name = "virtio-blk",
     .vendor = "ember",

@@ -33,7 +33,7 @@ static int answer(struct blk_req *req, uint8_t status)
 {
 	req->op = BLK_OP_DONE;
 	req->status = status;
-	req->written = 1;
+	req->data_written = 0;
 	return 0;
 }
 
@@ -75,7 +75,7 @@ static int parse_rw(struct ember_instance *blk, struct blk_req *req, uint64_t se
 	const struct ember_host *host = blk->host;
 	int n;
 
-	if (len % BLK_SECTOR || len > (uint64_t)BLK_SEG_MAX * BLK_SIZE_MAX) {
+	if (len % BLK_SECTOR || len > (uint64_t)blk->seg_max * BLK_SIZE_MAX) {
 		host->log(host, EMBER_LOG_DEBUG, "request of %llu data bytes: not served",
 			  (unsigned long long)len);
 		return answer(req, VIRTIO_BLK_S_IOERR);
@@ -100,7 +100,7 @@ static int parse_rw(struct ember_instance *blk, struct blk_req *req, uint64_t se
 	req->op = read ? BLK_OP_READ : BLK_OP_WRITE;
 	req->offset = sector * BLK_SECTOR;
 	req->len = len;
-	req->written = read ? (uint32_t)len + 1 : 1;
+	req->data_written = read ? (uint32_t)len : 0;
 	return 0;
 }
 
@@ -132,7 +132,6 @@ static int parse_dwz(struct ember_instance *blk, struct blk_req *req, uint32_t t
 		req->fallocate_mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 	else
 		req->fallocate_mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-	req->written = 1;
 	return 0;
 }
 
@@ -159,7 +158,7 @@ int blk_request_parse(struct ember_instance *blk, struct blk_req *req, const cha
 	data_in = chain->writable_bytes - 1;		  /* device -> driver */
 	req->op = BLK_OP_DONE;
 	req->status = VIRTIO_BLK_S_OK;
-	req->written = 1;
+	req->data_written = 0;
 	switch (hdr.type) {
 	case VIRTIO_BLK_T_IN:
 		if (data_out) {
@@ -182,12 +181,15 @@ int blk_request_parse(struct ember_instance *blk, struct blk_req *req, const cha
 		req->op = BLK_OP_FLUSH;
 		return 0;
 	case VIRTIO_BLK_T_GET_ID: {
+		/* The NUL-padded id: 20 bytes (no terminator when all are used), fewer if the
+		 * buffer is shorter. A longer buffer keeps its tail; blk_complete then counts only
+		 * the id bytes in the used length, the status byte not following them. */
 		uint64_t n = data_in < VIRTIO_BLK_ID_BYTES ? data_in : VIRTIO_BLK_ID_BYTES;
 
 		if (host->chain_write(host, chain, 0, blk->serial, n) != (int64_t)n)
 			return answer(req, VIRTIO_BLK_S_IOERR);
 		answer(req, VIRTIO_BLK_S_OK);
-		req->written = (uint32_t)n + 1;
+		req->data_written = (uint32_t)n;
 		return 0;
 	}
 	case VIRTIO_BLK_T_DISCARD:

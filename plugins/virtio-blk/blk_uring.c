@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blk.h"
@@ -68,8 +69,12 @@ void blk_uring_exit(struct ember_instance *blk)
 
 bool blk_uring_queue(struct ember_instance *blk, struct blk_req *req)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&blk->ring);
+	struct io_uring_sqe *sqe;
 
+	/* Not I/O: the caller's bug. Checked before taking an SQE, which would go out unset. */
+	if (req->op == BLK_OP_DONE)
+		return false;
+	sqe = io_uring_get_sqe(&blk->ring);
 	if (!sqe)
 		return false;
 	switch (req->op) {
@@ -88,7 +93,7 @@ bool blk_uring_queue(struct ember_instance *blk, struct blk_req *req)
 					(off_t)req->len);
 		break;
 	case BLK_OP_DONE:
-		return false; /* not I/O: the caller's bug */
+		break;
 	}
 	io_uring_sqe_set_data(sqe, req);
 	blk->sq_pending++;
@@ -183,23 +188,60 @@ static uint32_t in_flight(const struct ember_instance *blk)
 	uint32_t n = 0;
 
 	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++)
-		n += blk->queues[q].in_flight - (blk->queues[q].held != NULL);
+		n += blk->queues[q].in_flight;
 	return n;
 }
 
+/*
+ * Every request in flight is in the ring: prepared and not yet taken by the kernel (still in
+ * the SQ ring), or the kernel's until its CQE comes. Destroy may return only when the kernel
+ * has none left, or the I/O would run into guest RAM that ember unmaps next, and into our
+ * freed iovecs.
+ */
 void blk_uring_drain(struct ember_instance *blk)
 {
+	const struct ember_host *host = blk->host;
+	const struct timespec tick = {0, 1000000};
+	bool can_enter = true;
+
 	if (!blk->ring_ready)
 		return;
-	while (in_flight(blk)) {
-		int rc = io_uring_submit_and_wait(&blk->ring, 1);
+	reap(blk);
+	while (in_flight(blk) > (can_enter ? 0 : io_uring_sq_ready(&blk->ring))) {
+		int rc;
 
-		if (rc < 0 && rc != -EINTR) {
-			blk->host->log(blk->host, EMBER_LOG_ERROR, "waiting for I/O: %s",
-				       strerror(-rc));
-			return;
+		if (!can_enter) {
+			/*
+			 * Without io_uring_enter the kernel still finishes what it has: io-wq
+			 * workers post their CQEs, and completions queued as task work to this
+			 * thread run when any syscall returns, this sleep's included.
+			 */
+			nanosleep(&tick, NULL);
+			reap(blk);
+			continue;
 		}
-		blk->sq_pending = 0;
+		rc = io_uring_submit_and_wait(&blk->ring, 1);
+		if (rc >= 0) {
+			blk->sq_pending = 0;
+		} else if (rc != -EINTR) {
+			host->log(host, EMBER_LOG_ERROR,
+				  "waiting for I/O: %s; polling for the %u requests the kernel has",
+				  strerror(-rc), in_flight(blk) - io_uring_sq_ready(&blk->ring));
+			can_enter = false;
+		}
 		reap(blk);
 	}
+	if (can_enter)
+		return;
+	/*
+	 * What is left never reached the kernel, and never will: the ring is closed next without
+	 * another io_uring_enter. Fail it so its chain goes back.
+	 */
+	for (uint32_t i = 0; i < blk->slots; i++) {
+		if (blk->reqs[i].chain) {
+			blk->reqs[i].status = VIRTIO_BLK_S_IOERR;
+			blk_complete(blk, &blk->reqs[i]);
+		}
+	}
+	blk->sq_pending = 0;
 }

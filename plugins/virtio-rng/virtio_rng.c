@@ -5,7 +5,12 @@
  *
  * One queue; each chain the driver makes available is a writable buffer that we fill and
  * return. When the bucket is empty we hold one chain back and come back on a timer, so a
- * rate-limited guest waits instead of spinning. State lives in the instance; nothing global.
+ * rate-limited guest waits instead of spinning. The bucket lives as long as the device: a
+ * driver reset drops the held chain but keeps the bucket's level. State lives in the instance;
+ * nothing global.
+ *
+ * Why a held chain and not vq_unpop (ABI 1.2): the plugin works with any 1.x host, and the
+ * hold is one pointer; unpop would need abi_minor_required = 2 or a second path for older hosts.
  */
 #include <ember/virtio.h>
 
@@ -151,8 +156,8 @@ static void rng_destroy(struct ember_instance *rng)
 
 static void rng_reset(struct ember_instance *rng)
 {
+	/* The bucket keeps its level: a reset must not grant the guest a new burst. */
 	drop_pending(rng);
-	tb_fill(&rng->bucket, rng->host->clock_ns(rng->host));
 }
 
 static void rng_queue_notify(struct ember_instance *rng, uint32_t queue)

@@ -431,6 +431,56 @@ Test(blk, get_id_returns_the_serial)
 	cr_assert_eq(memcmp(harness_ptr(&h, r.data, 20), "ember-disk-012345678", 20), 0);
 }
 
+/*
+ * The used length is what the device wrote from the start of the writable part (virtio 1.x
+ * 2.7.8: "the device MUST write at least len bytes ... beginning at the first device-writable
+ * buffer"): the id bytes, then the status byte when it directly follows them.
+ */
+static uint32_t get_id_len(uint32_t buf_len)
+{
+	struct req r = submit(T_GET_ID, 0, buf_len, true);
+	uint32_t len;
+
+	cr_assert(driver_vq_get_used(&vq, &(uint32_t){0}, &len));
+	cr_assert_eq(status_of(&r), S_OK);
+	return len;
+}
+
+Test(blk, get_id_used_length_counts_the_bytes_written)
+{
+	struct req r;
+	uint32_t len;
+
+	start("serial = \"short\";");
+	cr_assert_eq(get_id_len(20), 21, "20 bytes (\"short\", NUL-padded) and the status");
+	cr_assert_eq(get_id_len(8), 9, "a short buffer: 8 id bytes and the status");
+	cr_assert_eq(get_id_len(4096), 20,
+		     "a long buffer: the 20 id bytes, not the unwritten byte 20 (status at 4096)");
+	r = submit(T_GET_ID, 0, 64, true);
+	cr_assert(driver_vq_get_used(&vq, &(uint32_t){0}, &len));
+	cr_assert_eq(memcmp(harness_ptr(&h, r.data, 20), "short\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 20),
+		     0);
+	cr_assert_eq(len, 20);
+}
+
+Test(blk, failed_request_reports_only_the_status_byte_written)
+{
+	struct req r;
+	uint32_t len;
+
+	start("");
+	/* A read past the end: nothing of the data part is written, the status is at its end. */
+	r = submit(T_IN, DISK_BYTES / 512, 512, true);
+	cr_assert(wait_used(&len));
+	cr_assert_eq(status_of(&r), S_IOERR);
+	cr_assert_eq(len, 0, "the data part was not written");
+	/* A failed write: the status byte is the whole writable part. */
+	r = submit(T_OUT, DISK_BYTES / 512, 512, false);
+	cr_assert(wait_used(&len));
+	cr_assert_eq(status_of(&r), S_IOERR);
+	cr_assert_eq(len, 1);
+}
+
 Test(blk, sectors_past_the_end_are_io_errors)
 {
 	start("");
@@ -590,15 +640,113 @@ Test(blk, reset_and_destroy_with_requests_held_leak_nothing)
 {
 	start("ops_per_sec = 1; ops_burst = 1;");
 	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK);
-	submit(T_IN, 1, 512, true); /* held for a token */
+	submit(T_IN, 1, 512, true); /* waits for a token (back in the ring) */
 	harness_write32(&h, VIRTIO_MMIO_STATUS, 0);
 	cr_assert_eq(harness_callbacks(&h), 1, "the timer is gone, the watch stays");
 	cr_assert(driver_negotiate(&h, F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
 	driver_vq_setup(&h, &vq, 0, 64);
 	driver_ok(&h);
-	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK, "a reset refills the buckets");
-	submit(T_IN, 1, 512, true); /* held again when destroy comes: teardown checks leaks */
+	harness_advance(&h, 1000 * MS); /* the token spent before the reset comes back */
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK);
+	submit(T_IN, 1, 512, true); /* waits again when destroy comes: teardown checks leaks */
 	submit(T_IN, 2, 512, true);
+}
+
+/* Resets the device the way a driver does (Status = 0) and brings queue 0 (of size) back. */
+static void guest_reset(uint16_t size)
+{
+	harness_write32(&h, VIRTIO_MMIO_STATUS, 0);
+	cr_assert(driver_negotiate(&h, device_features() & ~F_EVENT_IDX) &
+		  VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, size);
+	driver_ok(&h);
+}
+
+/* The buckets belong to the device, not to the driver's session: a reset grants no tokens. */
+Test(blk, reset_keeps_the_ops_bucket_level)
+{
+	struct req r;
+	uint32_t len;
+
+	start("ops_per_sec = 10; ops_burst = 1;");
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK, "the burst");
+	guest_reset(64);
+	r = submit(T_IN, 1, 512, true);
+	cr_assert_not(peek_used(&len), "a reset refilled the bucket");
+	cr_assert_eq(status_of(&r), NO_STATUS);
+	harness_advance(&h, 101 * MS);
+	cr_assert(wait_used(&len), "the token earned after 100 ms");
+	cr_assert_eq(status_of(&r), S_OK);
+}
+
+Test(blk, reset_keeps_the_bandwidth_bucket_level)
+{
+	struct req r;
+	uint32_t len;
+
+	/* 64 KiB/s, 8 KiB bucket: a 64 KiB read leaves the bucket 56 KiB in debt (~0.9 s). */
+	start("bandwidth_bytes_per_sec = \"64K\"; bandwidth_burst_bytes = \"8K\";");
+	cr_assert_eq(run(T_IN, 0, 65536, true, NULL), S_OK);
+	for (int i = 0; i < 5; i++)
+		guest_reset(64);
+	r = submit(T_IN, 0, 512, true);
+	harness_advance(&h, 800 * MS);
+	cr_assert_not(peek_used(&len), "resets paid the debt");
+	harness_advance(&h, 100 * MS);
+	cr_assert(wait_used(&len));
+	cr_assert_eq(status_of(&r), S_OK);
+}
+
+/* WRITE_ZEROES and DISCARD cost what a write of their range costs (as in QEMU). */
+static void expect_dwz_charged(uint32_t type)
+{
+	struct req r;
+	uint32_t len;
+
+	/* 64 KiB/s, 8 KiB bucket: 64 KiB of range leave the bucket 56 KiB in debt (~0.9 s). */
+	start("bandwidth_bytes_per_sec = \"64K\"; bandwidth_burst_bytes = \"8K\";");
+	cr_assert_eq(run_dwz(type, 0, 65536 / 512, 0), S_OK, "a full bucket serves it");
+	r = submit(T_IN, 1024, 512, true);
+	harness_advance(&h, 800 * MS);
+	cr_assert_not(peek_used(&len), "type %u cost no bandwidth", type);
+	cr_assert_eq(status_of(&r), NO_STATUS);
+	harness_advance(&h, 100 * MS);
+	cr_assert(wait_used(&len));
+	cr_assert_eq(status_of(&r), S_OK);
+}
+
+Test(blk, write_zeroes_costs_bandwidth)
+{
+	expect_dwz_charged(T_WRITE_ZEROES);
+}
+
+Test(blk, discard_costs_bandwidth)
+{
+	expect_dwz_charged(T_DISCARD);
+}
+
+/* A 2 GiB write-zeroes (the most one request may ask) is paid for like a 2 GiB write. */
+Test(blk, huge_write_zeroes_is_paid_for)
+{
+	struct req r;
+	uint32_t len;
+
+	harness_init(&h);
+	make_disk(0x5a);
+	cr_assert_eq(truncate(path, 3ULL << 30), 0);
+	cr_assert_eq(create("bandwidth_bytes_per_sec = \"1G\";"), 0, "%s", err);
+	cr_assert(driver_negotiate(&h, device_features() & ~F_EVENT_IDX) &
+		  VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, 64);
+	driver_ok(&h);
+	cr_assert_eq(run_dwz(T_WRITE_ZEROES, 0, 1u << 22, 1 /* UNMAP: a hole, not 2 GiB */), S_OK,
+		     "%s", h.log);
+	r = submit(T_IN, 0, 512, true);
+	harness_advance(&h, 1900 * MS);
+	cr_assert_not(peek_used(&len), "2 GiB at 1 GiB/s is free");
+	harness_advance(&h, 100 * MS);
+	cr_assert(wait_used(&len));
+	cr_assert_eq(status_of(&r), S_OK);
 }
 
 Test(blk, destroy_with_io_in_flight_waits_and_frees)
@@ -607,6 +755,78 @@ Test(blk, destroy_with_io_in_flight_waits_and_frees)
 	for (int i = 0; i < 16; i++)
 		submit(T_OUT, (uint64_t)i * 8, 4096, false);
 	/* No poll: the completions are still in the ring when teardown destroys the device. */
+}
+
+/*
+ * A driver owns at most `size` chains of its queue at a time, each with its own head; a head
+ * made available again while the device still holds it is how a guest would get more requests
+ * in flight than the queue size it chose. The device refuses it (NEEDS_RESET).
+ */
+Test(blk, head_made_available_twice_needs_reset)
+{
+	struct driver_buf b[3];
+	uint16_t head;
+	uint32_t type = T_IN;
+
+	start("");
+	b[0] = (struct driver_buf){harness_alloc(&h, 16, 8), 16, false};
+	memcpy(harness_ptr(&h, b[0].gpa, 4), &type, 4);
+	b[1] = (struct driver_buf){harness_alloc(&h, 512, 8), 512, true};
+	b[2] = (struct driver_buf){harness_alloc(&h, 1, 1), 1, true};
+	head = driver_vq_add(&vq, b, 3);
+	for (int i = 0; i < 7; i++)
+		driver_vq_publish(&vq, head);
+	driver_vq_kick(&vq);
+	cr_assert(needs_reset(), "8 requests in flight on one head");
+	cr_assert(harness_log_contains(&h, "already in flight"), "%s", h.log);
+	/* The device works again after the driver's reset. */
+	guest_reset(64);
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK);
+}
+
+/* The plugin's io_uring fd (the only one in this test process). */
+static int ring_fd(void)
+{
+	char link[64], target[64];
+	int found = -1;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, "io_uring")) {
+			cr_assert_eq(found, -1, "two io_urings");
+			found = fd;
+		}
+	}
+	cr_assert(found >= 0, "no io_uring fd");
+	return found;
+}
+
+/*
+ * destroy must never return with I/O in flight, even when io_uring_enter fails with something
+ * other than EINTR: here the ring's fd number is made to name /dev/null (the ring itself lives
+ * on through its mappings), so every io_uring_enter fails with EOPNOTSUPP.
+ */
+Test(blk, destroy_waits_for_io_when_io_uring_enter_fails)
+{
+	int null_fd;
+
+	start("");
+	for (int i = 0; i < 16; i++) /* submitted: done, or still running in the kernel */
+		submit(T_OUT, (uint64_t)i * 8, 4096, false);
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	cr_assert(null_fd >= 0);
+	cr_assert(dup2(null_fd, ring_fd()) >= 0);
+	close(null_fd);
+	for (int i = 0; i < 4; i++) /* prepared, never submitted */
+		submit(T_IN, (uint64_t)i, 512, true);
+	cr_assert(harness_log_contains(&h, "io_uring_submit"), "%s", h.log);
+	cr_assert_eq(harness_destroy(&h), 0, "destroy left chains behind; log:\n%s", h.log);
 }
 
 /* queue_size and num_queues are what the guest sees: QueueNumMax, and the queues that exist. */
@@ -649,6 +869,102 @@ Test(blk, queue_size_must_be_a_power_of_two)
 	cr_assert(strstr(h.log, "power of two"), "log:\n%s", h.log);
 }
 
+/*
+ * Linux's request shapes (drivers/block/virtio_blk.c): the header, up to seg_max data segments
+ * and the status byte in one chain. With INDIRECT_DESC (ember always offers it) Linux puts them
+ * all in one indirect table behind a single ring descriptor; without it, in the ring itself.
+ * ember's walker refuses a chain longer than the queue size (the indirect descriptor and its
+ * table's entries both count), so seg_max must leave room for both shapes.
+ */
+static void linux_shape(uint32_t type, uint32_t nseg, uint32_t seg_bytes, bool indirect,
+			uint64_t *data)
+{
+	struct driver_buf *b = calloc(nseg + 2, sizeof(*b));
+	uint64_t hdr = harness_alloc(&h, 16, 8), sector = 8, st = harness_alloc(&h, 1, 1);
+	uint32_t len;
+
+	cr_assert(b);
+	memcpy(harness_ptr(&h, hdr, 16), &type, 4);
+	memcpy((uint8_t *)harness_ptr(&h, hdr, 16) + 8, &sector, 8);
+	*(uint8_t *)harness_ptr(&h, st, 1) = NO_STATUS;
+	b[0] = (struct driver_buf){hdr, 16, false};
+	for (uint32_t i = 0; i < nseg; i++)
+		b[1 + i] = (struct driver_buf){data[i], seg_bytes, type == T_IN};
+	b[nseg + 1] = (struct driver_buf){st, 1, true};
+	if (indirect)
+		driver_vq_add_indirect(&vq, b, nseg + 2);
+	else
+		driver_vq_add(&vq, b, nseg + 2);
+	driver_vq_kick(&vq);
+	cr_assert_not(needs_reset(), "%s of %u segments (%s) on a queue of %u: NEEDS_RESET\n%s",
+		      type == T_IN ? "read" : "write", nseg, indirect ? "indirect" : "direct",
+		      vq.size, h.log);
+	cr_assert(wait_used(&len), "no completion; log:\n%s", h.log);
+	cr_assert_eq(*(uint8_t *)harness_ptr(&h, st, 1), S_OK);
+	cr_assert_eq(len, type == T_IN ? nseg * seg_bytes + 1 : 1);
+	free(b);
+}
+
+/* On a queue of qsize: seg_max as the guest reads it, then its largest requests both ways. */
+static uint32_t largest_requests_are_served(uint32_t qsize)
+{
+	const uint32_t seg_bytes = 4096;
+	char opts[64];
+	uint64_t *data;
+	uint32_t seg_max;
+
+	snprintf(opts, sizeof(opts), "queue_size = %u;", qsize);
+	start_small(opts, (uint16_t)qsize);
+	seg_max = config32(12);
+	cr_assert(seg_max >= 1 && seg_max <= 126, "seg_max %u", seg_max);
+	data = calloc(seg_max, sizeof(*data));
+	cr_assert(data);
+	for (uint32_t i = 0; i < seg_max; i++) {
+		data[i] = harness_alloc(&h, seg_bytes, 4096);
+		memset(harness_ptr(&h, data[i], seg_bytes), (int)(i + 1), seg_bytes);
+	}
+	for (int indirect = 0; indirect < 2; indirect++) {
+		linux_shape(T_OUT, seg_max, seg_bytes, indirect, data);
+		for (uint32_t i = 0; i < seg_max; i++)
+			memset(harness_ptr(&h, data[i], seg_bytes), 0, seg_bytes);
+		linux_shape(T_IN, seg_max, seg_bytes, indirect, data);
+		for (uint32_t i = 0; i < seg_max; i++)
+			cr_assert_eq(
+			    ((uint8_t *)harness_ptr(&h, data[i], seg_bytes))[seg_bytes - 1],
+			    (uint8_t)(i + 1), "segment %u read back", i);
+	}
+	free(data);
+	return seg_max;
+}
+
+Test(blk, largest_requests_fit_the_smallest_queue)
+{
+	cr_assert_eq(largest_requests_are_served(4), 1);
+}
+
+Test(blk, largest_requests_fit_a_queue_of_128)
+{
+	cr_assert_eq(largest_requests_are_served(128), 125);
+}
+
+Test(blk, largest_requests_fit_a_queue_of_8)
+{
+	cr_assert_eq(largest_requests_are_served(8), 5);
+}
+
+Test(blk, seg_max_is_capped_on_the_largest_queue)
+{
+	cr_assert_eq(largest_requests_are_served(256), 126);
+}
+
+Test(blk, queue_too_small_for_a_request_is_refused)
+{
+	harness_init(&h);
+	make_disk(0x5a);
+	cr_assert_eq(create("queue_size = 2;"), -1);
+	cr_assert(strstr(err, "2 is outside 4..256"), "%s", err);
+}
+
 Test(blk, config_errors_name_the_device_and_path)
 {
 	harness_init(&h);
@@ -665,7 +981,7 @@ Test(blk, config_errors_name_the_device_and_path)
 	cr_assert_eq(create("cache = \"none\";"), -1);
 	cr_assert(harness_log_contains(&h, "must be \"writeback\" or \"unsafe\""), "%s", h.log);
 	cr_assert_eq(create("queue_size = 512;"), -1);
-	cr_assert(strstr(err, "512 is outside 1..256"), "%s", err);
+	cr_assert(strstr(err, "512 is outside 4..256"), "%s", err);
 	cr_assert_eq(create("num_queues = 0;"), -1);
 	cr_assert_eq(harness_create(&h, "virtio-blk", "", err, sizeof(err)), -1,
 		     "path is required");

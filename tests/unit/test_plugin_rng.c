@@ -166,7 +166,33 @@ Test(rng, reset_while_held_frees_everything)
 	driver_vq_setup(&h, &vq, 0, 64);
 	driver_ok(&h);
 	request(10);
-	cr_assert(used(&len), "a reset refills the bucket");
+	cr_assert_not(used(&len), "a reset refilled the bucket");
+	harness_advance(&h, 100 * MS);
+	cr_assert(used(&len), "the tokens earned since");
+	cr_assert_eq(len, 10);
+}
+
+/* The bucket belongs to the device's lifetime: resets (each a new driver session) grant nothing. */
+Test(rng, resets_do_not_refill_the_bucket)
+{
+	uint64_t t0, got = 0;
+	uint32_t len;
+
+	start("rate_bytes_per_sec = 1024; burst_bytes = 256;");
+	t0 = h.now_ns;
+	/* Reset before every request: 4 KiB at 1 KiB/s still take about 3.75 s (one burst free). */
+	while (got < 4096) {
+		harness_write32(&h, VIRTIO_MMIO_STATUS, 0);
+		cr_assert(driver_negotiate(&h, F_VERSION_1) & VIRTIO_STATUS_FEATURES_OK);
+		driver_vq_setup(&h, &vq, 0, 64);
+		driver_ok(&h);
+		request(256);
+		while (!used(&len))
+			harness_advance(&h, MS);
+		got += len;
+	}
+	cr_assert(h.now_ns - t0 >= 3700 * MS, "took %llu ms",
+		  (unsigned long long)((h.now_ns - t0) / MS));
 }
 
 Test(rng, guest_breaking_the_queue_only_breaks_the_device)

@@ -7,8 +7,14 @@
  * Every input: harness_init, create (options from the input header), the operations, destroy,
  * harness_fini. A leaked watch, timer, descriptor chain or fd aborts(); ASan/LSan/UBSan report the
  * rest. The plugin is loaded once per process: $EMBER_FUZZ_PLUGIN (a name from the build tree's
- * plugins/ or a path to a .so). Base options: $EMBER_FUZZ_OPTIONS, else
- * tests/fuzz/options/NAME.cfg when it exists; "@SCRATCH@" in them becomes a fresh 1 MiB file.
+ * plugins/ or a path to a .so). Base options: $EMBER_FUZZ_OPTIONS, else, for a program run from
+ * the build tree, tests/fuzz/options/NAME.cfg when it exists; "@SCRATCH@" in them becomes a
+ * fresh 1 MiB file.
+ *
+ * Before the first input the device is created once from the base options alone: when that is
+ * refused (a required option missing, say), every input would be refused too and the run would
+ * test nothing, so the process stops with the reason and FUZZ_EXIT_NO_CREATE. Inputs are counted
+ * (fuzz_stats.h): started, reached the device, refused at create; ember-fuzz reads the counts.
  *
  * Built three ways from this one file: with libFuzzer (ember-fuzz, -Dfuzzing=true), with AFL++'s
  * libFuzzer-compatible driver, and with replay_main.c (ember-fuzz-replay, every build).
@@ -19,10 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "driver_vq.h"
 #include "fuzz_ops.h"
+#include "fuzz_stats.h"
 #include "harness.h"
 #include "virtio/virtio_mmio.h"
 
@@ -75,8 +85,12 @@ struct fuzz {
 
 static struct plugin *g_plugin;
 static char g_base_options[2048];
+static char g_options_from[600]; /* where the base options came from, for messages */
 static char g_scratch[256];
 static struct fuzz F;
+/* In this process, or in the $EMBER_FUZZ_STATS file shared with ember-fuzz (fuzz_stats.h). */
+static struct fuzz_stats g_local_stats;
+static struct fuzz_stats *g_stats = &g_local_stats;
 
 static const uint16_t virtio_regs[] = {
     VIRTIO_MMIO_MAGIC_VALUE,	  VIRTIO_MMIO_VERSION,
@@ -136,9 +150,10 @@ static void take(struct in *in, void *dst, size_t len)
 	in->n -= n;
 }
 
+/* "ember-fuzz: failure: " is what ember-fuzz looks for to name the kind of a finding. */
 static __attribute__((noreturn)) void fail(const char *what)
 {
-	fprintf(stderr, "ember-fuzz: %s\n--- device log ---\n%s------------------\n", what,
+	fprintf(stderr, "ember-fuzz: failure: %s\n--- device log ---\n%s------------------\n", what,
 		F.h.log);
 	abort();
 }
@@ -178,6 +193,8 @@ static uint32_t size_of(uint8_t code)
 /* An offset that keeps [off, off + len) inside the window. */
 static uint64_t clamp_off(uint64_t off, uint32_t len)
 {
+	if (F.window < len) /* ABI 1.2: a device without registers has no window at all */
+		return 0;
 	off %= F.window;
 	return off + len > F.window ? F.window - len : off;
 }
@@ -651,8 +668,11 @@ static void build_options(struct in *in, char *text, size_t size)
 		uint16_t pick = u16(in);
 		int64_t v;
 
-		if (o->type == EMBER_OPTION_STRING || base_sets(o->name) ||
-		    (mode % 4 == 0 && !(o->flags & EMBER_OPTION_REQUIRED)) || len >= size)
+		/* Strings and paths have no range to pick from: only the base options set them. */
+		if ((o->type != EMBER_OPTION_INT && o->type != EMBER_OPTION_SIZE &&
+		     o->type != EMBER_OPTION_BOOL) ||
+		    base_sets(o->name) || (mode % 4 == 0 && !(o->flags & EMBER_OPTION_REQUIRED)) ||
+		    len >= size)
 			continue;
 		if (o->type == EMBER_OPTION_BOOL) {
 			v = mode % 4 == 3 ? pick & 1 : mode % 4 == 2;
@@ -687,15 +707,33 @@ static void remove_scratch(void)
 		unlink(g_scratch);
 }
 
+/*
+ * Whether this program runs from the build tree. Only then are the source tree's option files
+ * read: an installed ember-fuzz behaves the same on a vendor's machine as on this one.
+ */
+static bool in_build_tree(void)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	size_t root = strlen(EMBER_BUILD_ROOT);
+
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	return !strncmp(exe, EMBER_BUILD_ROOT, root) && exe[root] == '/';
+}
+
 static void load_base_options(const char *name)
 {
 	const char *env = getenv("EMBER_FUZZ_OPTIONS");
 	char path[512], text[sizeof(g_base_options)] = "";
 	char *at;
 
+	snprintf(g_options_from, sizeof(g_options_from), "none given");
 	if (env) {
 		snprintf(text, sizeof(text), "%s", env);
-	} else {
+		snprintf(g_options_from, sizeof(g_options_from), "$EMBER_FUZZ_OPTIONS");
+	} else if (in_build_tree()) {
 		FILE *f;
 
 		snprintf(path, sizeof(path), "%s/tests/fuzz/options/%s.cfg", EMBER_SOURCE_ROOT,
@@ -706,6 +744,7 @@ static void load_base_options(const char *name)
 
 			text[n] = '\0';
 			fclose(f);
+			snprintf(g_options_from, sizeof(g_options_from), "%.500s", path);
 		}
 	}
 	at = strstr(text, "@SCRATCH@");
@@ -729,6 +768,183 @@ static void load_base_options(const char *name)
 	}
 }
 
+/* $EMBER_FUZZ_STATS: count into that file (made and sized by ember-fuzz), shared by processes. */
+static void map_stats(void)
+{
+	const char *path = getenv("EMBER_FUZZ_STATS");
+	struct stat st;
+	void *m;
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || st.st_size < FUZZ_STATS_FILE_SIZE) {
+		fprintf(stderr, "ember-fuzz: EMBER_FUZZ_STATS=%s: %s\n", path,
+			fd < 0 ? strerror(errno) : "not a stats file of ember-fuzz");
+		exit(FUZZ_EXIT_USAGE);
+	}
+	m = mmap(NULL, FUZZ_STATS_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd); /* the mapping stays; no fd left for the per-input fd count to see */
+	if (m == MAP_FAILED) {
+		fprintf(stderr, "ember-fuzz: EMBER_FUZZ_STATS=%s: mmap: %s\n", path,
+			strerror(errno));
+		exit(FUZZ_EXIT_USAGE);
+	}
+	g_stats = m;
+	__atomic_store_n(&g_stats->magic, FUZZ_STATS_MAGIC, __ATOMIC_RELAXED);
+}
+
+const struct fuzz_stats *fuzz_driver_stats(void)
+{
+	return g_stats;
+}
+
+/* The last line the device logged (its reason: create's own error is often just an errno). */
+static const char *last_log_line(int *len)
+{
+	const char *end = F.h.log + strnlen(F.h.log, sizeof(F.h.log));
+	const char *start;
+
+	while (end > F.h.log && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	for (start = end; start > F.h.log && start[-1] != '\n'; start--)
+		;
+	*len = (int)(end - start);
+	return end > start ? start : NULL;
+}
+
+static void note_refusal(const char *err)
+{
+	char msg[FUZZ_STATS_MSG_MAX];
+	int len, n;
+	const char *line = last_log_line(&len);
+
+	n = line ? snprintf(msg, sizeof(msg), "%s; device log: %.*s", err, len, line)
+		 : snprintf(msg, sizeof(msg), "%s", err);
+
+	if (n >= (int)sizeof(msg)) /* a hint for a person: cut, and say so */
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	memcpy(g_stats->last_refusal, msg, strlen(msg) + 1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Sets up the harness and creates the device from in's header; 0, or -1 with err set. */
+static int create_device(struct in *in, char *err, size_t err_size)
+{
+	static char options[4096];
+
+	if (g_scratch[0] && truncate(g_scratch, 0) | truncate(g_scratch, (off_t)SCRATCH_SIZE))
+		fail("cannot reset the scratch file");
+	build_options(in, options, sizeof(options));
+	harness_init(&F.h);
+	F.h.plugin = g_plugin;
+	if (harness_create(&F.h, g_plugin->desc.name, options, err, err_size)) {
+		F.h.plugin = NULL; /* loaded once per process */
+		if (harness_fini(&F.h))
+			fail("a refused create leaked resources");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *type_name(uint32_t type)
+{
+	switch (type) {
+	case EMBER_OPTION_INT:
+		return "int";
+	case EMBER_OPTION_BOOL:
+		return "bool";
+	case EMBER_OPTION_SIZE:
+		return "size";
+	case EMBER_OPTION_PATH:
+		return "path";
+	default:
+		return "string";
+	}
+}
+
+/* The options on one line, comments and runs of blanks left out: a message, not a file. */
+static void flatten(char *out, size_t size, const char *text)
+{
+	size_t n = 0;
+	bool blank = true, comment = false, quoted = false;
+
+	for (const char *c = text; *c && n + 1 < size; c++) {
+		if (*c == '\n')
+			comment = false;
+		if (*c == '#' && !quoted)
+			comment = true;
+		if (comment)
+			continue;
+		if (*c == '"')
+			quoted = !quoted;
+		if (!quoted && (*c == ' ' || *c == '\t' || *c == '\n')) {
+			blank = true;
+			continue;
+		}
+		if (blank && n && n + 2 < size)
+			out[n++] = ' ';
+		blank = false;
+		out[n++] = *c;
+	}
+	out[n] = '\0';
+}
+
+/*
+ * One create from the base options alone (an empty header: every option at its default, a
+ * required number at its minimum), before any input. Refused: no input could get further, so
+ * stop with the plugin's reason instead of a run that reports nothing because it tested nothing.
+ * Leaks are left to the inputs, which fail on them with a reproducer.
+ */
+static void precheck(void)
+{
+	struct in in = {NULL, 0};
+	char err[512], flat[sizeof(g_base_options)];
+	bool missing = false;
+
+	if (!create_device(&in, err, sizeof(err))) {
+		(void)harness_destroy(&F.h);
+		F.h.plugin = NULL;
+		(void)harness_fini(&F.h);
+		return;
+	}
+	flatten(flat, sizeof(flat), g_base_options);
+	fprintf(stderr, "ember-fuzz: %s cannot be created with the options given: %s\n",
+		g_plugin->desc.name, err);
+	/* One prefixed line each: ember-fuzz shows the driver's "ember-fuzz: " lines. */
+	for (const char *l = F.h.log; *l;) {
+		int n = (int)strcspn(l, "\n");
+
+		if (n)
+			fprintf(stderr, "ember-fuzz: device log: %.*s\n", n, l);
+		l += n + (l[n] == '\n');
+	}
+	fprintf(stderr, "ember-fuzz: options (%s): %s\n", g_options_from, flat[0] ? flat : "none");
+	for (uint32_t i = 0; i < g_plugin->desc.option_count; i++) {
+		const struct ember_option *o = &g_plugin->options[i];
+
+		if ((o->flags & EMBER_OPTION_REQUIRED) && !base_sets(o->name)) {
+			fprintf(stderr, "%s%s (%s)",
+				missing ? ", " : "ember-fuzz: required, not given: ", o->name,
+				type_name(o->type));
+			missing = true;
+		}
+	}
+	if (missing)
+		fprintf(stderr, "\n");
+	fprintf(stderr, "ember-fuzz: give the options the device needs: ember-fuzz --options "
+			"'key = value; ...' (or $EMBER_FUZZ_OPTIONS)\n");
+	exit(FUZZ_EXIT_NO_CREATE);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *dirs[] = {EMBER_BUILD_ROOT "/plugins"};
@@ -749,9 +965,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			       : plugin_load_by_name(name, dirs, 1, &g_plugin, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "ember-fuzz: %s\n", err);
-		exit(2);
+		/* dlopen names the first missing symbol: say what it means for sanitizer builds. */
+		if (strstr(err, "__asan_") || strstr(err, "__ubsan_") ||
+		    strstr(err, "__sanitizer_") || strstr(err, "__sancov_"))
+			fprintf(stderr,
+				"ember-fuzz: the plugin was built with sanitizers and this "
+				"program was not: use the ember-fuzz tools of an ember built "
+				"with -Dfuzzing=true (tools/fuzz-driver/README.md)\n");
+		exit(FUZZ_EXIT_USAGE);
 	}
+	map_stats();
 	load_base_options(g_plugin->desc.name);
+	precheck();
 	return 0;
 }
 
@@ -786,25 +1011,23 @@ static void report(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char options[4096];
 	struct in in = {data, size};
 	char err[512], msg[128];
 	unsigned leaks;
 
 	LLVMFuzzerInitialize(NULL, NULL);
-	if (g_scratch[0] && truncate(g_scratch, 0) | truncate(g_scratch, (off_t)SCRATCH_SIZE))
-		fail("cannot reset the scratch file");
-	build_options(&in, options, sizeof(options));
-	harness_init(&F.h);
-	F.h.plugin = g_plugin;
-	if (harness_create(&F.h, g_plugin->desc.name, options, err, sizeof(err))) {
+	/* Counted before anything can fail, so that a finding's count includes its input. */
+	__atomic_store_n(&g_stats->last_input_ns, now_ns(), __ATOMIC_RELAXED);
+	__atomic_fetch_add(&g_stats->inputs, 1, __ATOMIC_RELAXED);
+	if (create_device(&in, err, sizeof(err))) {
+		__atomic_fetch_add(&g_stats->refused, 1, __ATOMIC_RELAXED);
+		note_refusal(err);
 		if (getenv("EMBER_FUZZ_VERBOSE"))
-			fprintf(stderr, "ember-fuzz: not created: %s\n", err);
-		F.h.plugin = NULL; /* loaded once per process */
-		if (harness_fini(&F.h))
-			fail("a refused create leaked resources");
+			fprintf(stderr, "ember-fuzz: not created: %s\n", g_stats->last_refusal);
+		/* -1: libFuzzer keeps no input that never reached the device in the corpus. */
 		return -1;
 	}
+	__atomic_fetch_add(&g_stats->reached, 1, __ATOMIC_RELAXED);
 	start();
 	while (in.n)
 		run_op(&in);

@@ -3,7 +3,8 @@
  * ember-fuzz-seeds PLUGIN OUTDIR: writes seed inputs for ember-fuzz (fuzz_ops.h) made of valid
  * driver traffic for the plugin's descriptor: the virtio handshake, queue set-up, chains of the
  * usual shapes (direct, indirect, readable header + writable data + status byte), kicks, clock
- * advances, resets, config space; for MMIO devices, accesses to every offset of the window. A few
+ * advances, resets, config space; for MMIO devices, reads of every offset of the window and
+ * aligned 16/32/64-bit writes to every register. A few
  * seeds break the rules on purpose (loops, index jumps, rings outside RAM) so the fuzzer starts
  * from both sides. tools/fuzz --seeds regenerates tests/fuzz/corpus/ with it.
  */
@@ -61,6 +62,39 @@ static void header(struct out *o, unsigned mode, unsigned pick)
 	for (uint32_t i = 0; i < P->desc.option_count; i++) {
 		e8(o, mode);
 		e16(o, pick);
+	}
+}
+
+/*
+ * A header that gives every number option a small value of its own range: the least power of
+ * two that is at least max(min, target). A size that must be a power of two (a queue size) stays
+ * valid whatever its minimum, a rate limit becomes small, and the seed reaches the device
+ * instead of being refused at create. Options whose range does not hold it keep their default;
+ * bools are false (what the old single pick gave them).
+ */
+static void header_small(struct out *o, uint64_t target)
+{
+	o->n = 0;
+	for (uint32_t i = 0; i < P->desc.option_count; i++) {
+		const struct ember_option *opt = &P->options[i];
+		uint64_t floor =
+		    opt->min > 0 && (uint64_t)opt->min > target ? (uint64_t)opt->min : target;
+		uint64_t v = 1;
+
+		while (v < floor && v < (1ULL << 62))
+			v <<= 1;
+		if (opt->type == EMBER_OPTION_BOOL) {
+			e8(o, 3);
+			e16(o, 0);
+		} else if ((opt->type == EMBER_OPTION_INT || opt->type == EMBER_OPTION_SIZE) &&
+			   opt->min >= 0 && v <= (uint64_t)opt->max &&
+			   v - (uint64_t)opt->min < 65536) {
+			e8(o, 3);
+			e16(o, (unsigned)(v - (uint64_t)opt->min));
+		} else {
+			e8(o, 0);
+			e16(o, 0);
+		}
 	}
 }
 
@@ -207,7 +241,7 @@ static void virtio_seeds(void)
 	save(&o, "requests");
 
 	/* Small option values (rate limits), many buffers, the clock moving, timers firing. */
-	header(&o, 3, 100);
+	header_small(&o, 128);
 	start(&o, FNEG_EVENT_IDX, FLAY_PACKED);
 	for (unsigned i = 0; i < 6; i++) {
 		request(&o, 0, i & 1, i, 512, !(i & 1), 0);
@@ -219,7 +253,7 @@ static void virtio_seeds(void)
 	save(&o, "rate-limited");
 
 	/* Resets with buffers in flight: the driver's, then the VM's. */
-	header(&o, 3, 10);
+	header_small(&o, 16);
 	start(&o, 0, FLAY_PACKED);
 	request(&o, 0, 0, 0, 4096, true, 0);
 	request(&o, 0, 1, 8, 512, false, FCH_NOKICK);
@@ -304,6 +338,31 @@ static void mmio_seeds(void)
 	e16(&o, size);
 	e8(&o, 2);
 	save(&o, "reads");
+
+	/*
+	 * Aligned writes of each width to every offset, each read back: device registers are
+	 * mostly 32-bit, so the fuzzer starts from accesses that reach a register's decoding
+	 * (and only has to find the value: libFuzzer's comparison tracing solves constants).
+	 */
+	for (unsigned code = 1; code < 4; code++) {
+		uint32_t width = 1u << code;
+		char name[32];
+
+		if (width > size)
+			continue;
+		header(&o, 0, 0);
+		for (uint32_t off = 0; off + width <= size && off < 256; off += width) {
+			e8(&o, FOP_MMIO_WRITE);
+			e16(&o, off);
+			e8(&o, code);
+			e64(&o, 1 + off / width);
+			e8(&o, FOP_MMIO_READ);
+			e16(&o, off);
+			e8(&o, code);
+		}
+		snprintf(name, sizeof(name), "writes-%u", 8 * width);
+		save(&o, name);
+	}
 
 	for (unsigned v = 1; v < 4; v++) {
 		char name[32];
