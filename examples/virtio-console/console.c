@@ -136,7 +136,7 @@ static void transmit(struct ember_instance *con)
 			break;
 		}
 #ifdef ACME_CONSOLE_PLANTED_BUG
-		/* For the kit's own check only: a crash the fuzzer must find (some write lengths). */
+		/* For the kit's own check only: a crash the fuzzer must find. */
 		if (chain->readable_bytes % 16 == 3)
 			*(volatile int *)(uintptr_t)chain->readable_count = 0;
 #endif
