@@ -155,61 +155,60 @@ static void transport_log(void *opaque, int level, const char *msg)
 	host_log(opaque, level, "%s", msg);
 }
 
-static const struct plugin_option_value *find_option(const struct ember_host *host,
-						     const char *name, uint32_t type)
+/* The option's value for a typed lookup: 0 with *out set, -ENOENT (not documented), -EINVAL. */
+static int find_option(const struct ember_host *host, const char *name, uint32_t type,
+		       const struct plugin_option_value **out)
 {
 	const struct plugin_option_value *v = plugin_option_find(from_host(host)->options, name);
 
-	if (v && v->option->type != type)
-		errno = EINVAL;
-	else if (!v)
-		errno = ENOENT;
-	return v && v->option->type == type ? v : NULL;
+	*out = v;
+	if (!v)
+		return -ENOENT;
+	/* Paths are strings too, already resolved against the config's folder. */
+	if (v->option->type == type ||
+	    (type == EMBER_OPTION_STRING && v->option->type == EMBER_OPTION_PATH))
+		return 0;
+	return -EINVAL;
 }
 
 static int host_opt_int(const struct ember_host *host, const char *name, int64_t *out)
 {
-	const struct plugin_option_value *v = find_option(host, name, EMBER_OPTION_INT);
+	const struct plugin_option_value *v;
+	int rc = find_option(host, name, EMBER_OPTION_INT, &v);
 
-	if (!v)
-		return -errno;
-	*out = v->num;
-	return 0;
+	if (!rc)
+		*out = v->num;
+	return rc;
 }
 
 static int host_opt_bool(const struct ember_host *host, const char *name, bool *out)
 {
-	const struct plugin_option_value *v = find_option(host, name, EMBER_OPTION_BOOL);
+	const struct plugin_option_value *v;
+	int rc = find_option(host, name, EMBER_OPTION_BOOL, &v);
 
-	if (!v)
-		return -errno;
-	*out = v->num != 0;
-	return 0;
+	if (!rc)
+		*out = v->num != 0;
+	return rc;
 }
 
 static int host_opt_string(const struct ember_host *host, const char *name, const char **out)
 {
-	const struct plugin_option_value *v = plugin_option_find(from_host(host)->options, name);
+	const struct plugin_option_value *v;
+	int rc = find_option(host, name, EMBER_OPTION_STRING, &v);
 
-	/* Paths are strings too, already resolved against the config's folder. */
-	if (v && v->option->type != EMBER_OPTION_PATH)
-		v = find_option(host, name, EMBER_OPTION_STRING);
-	else if (!v)
-		errno = ENOENT;
-	if (!v)
-		return -errno;
-	*out = v->str;
-	return 0;
+	if (!rc)
+		*out = v->str;
+	return rc;
 }
 
 static int host_opt_size(const struct ember_host *host, const char *name, uint64_t *out)
 {
-	const struct plugin_option_value *v = find_option(host, name, EMBER_OPTION_SIZE);
+	const struct plugin_option_value *v;
+	int rc = find_option(host, name, EMBER_OPTION_SIZE, &v);
 
-	if (!v)
-		return -errno;
-	*out = (uint64_t)v->num;
-	return 0;
+	if (!rc)
+		*out = (uint64_t)v->num;
+	return rc;
 }
 
 static int host_mem_read(const struct ember_host *host, uint64_t gpa, void *dst, uint64_t len)

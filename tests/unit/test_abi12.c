@@ -66,7 +66,7 @@ Test(abi12_loader, accepts_the_tables_and_describes_them)
 	FILE *f = open_memstream(&text, &len);
 
 	cr_assert_eq(plugin_load_file(PLUGINS "tp-abi12.so", &p, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(p->desc.control_count, 5);
+	cr_assert_eq(p->desc.control_count, 6);
 	cr_assert_eq(p->desc.controls[1].param_count, 2);
 	cr_assert_str_eq(p->desc.controls[1].params[1].name, "len");
 	cr_assert_eq(p->desc.metric_count, 2);
@@ -259,4 +259,33 @@ Test(abi12, a_plugin_cannot_flood_the_log)
 	usleep(5100 * 1000);
 	cr_assert_eq(control("spam", "lines = 1;"), 0, "%s", reply);
 	cr_assert(harness_log_contains(&h, "similar messages suppressed"), "%s", h.log);
+}
+
+Test(abi12, a_push_uses_embers_record_of_the_queue_not_the_plugins_copy)
+{
+	uint32_t id, len;
+	uint16_t head;
+
+	start("");
+	cr_assert_eq(control("hold", "on = true;"), 0);
+	head = request();
+	driver_vq_kick(&vq);
+	cr_assert_eq(control("mislabel", NULL), 0, "%s", reply);
+	cr_assert(driver_vq_get_used(&vq, &id, &len), "the chain with a scribbled queue was lost");
+	cr_assert_eq(id, head);
+}
+
+Test(abi12, option_lookups_answer_with_their_return_value)
+{
+	const struct ember_host *host;
+	int64_t i;
+	bool b;
+	const char *str;
+
+	start("");
+	host = plugin_instance_host(h.dev);
+	cr_assert_eq(host->opt_bool(host, "fail_create", &b), 0);
+	cr_assert_not(b);
+	cr_assert_eq(host->opt_int(host, "fail_create", &i), -EINVAL);
+	cr_assert_eq(host->opt_string(host, "nope", &str), -ENOENT);
 }

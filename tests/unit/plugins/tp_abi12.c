@@ -123,6 +123,17 @@ __attribute__((unused)) static int control(struct ember_instance *d,
 	}
 	if (!strcmp(call->name, "unpop_order"))
 		return unpop_order(d, call);
+	if (!strcmp(call->name, "mislabel")) {
+		struct ember_vq_chain *c;
+
+		if (h->vq_pop(h, 0, &c) != 1)
+			return -EAGAIN;
+		/* A buggy plugin scribbles on the chain: ember must push by its own record. */
+		c->queue = 7;
+		h->vq_push(h, c, 0);
+		h->vq_notify(h, 0);
+		return 0;
+	}
 	if (!strcmp(call->name, "spam")) {
 		/* What a guest can cause: one warning per bad request, as fast as it likes. */
 		for (int64_t i = 0; i < call->args[0].num; i++)
@@ -185,6 +196,12 @@ static const struct ember_control controls[] = {
     EMBER_CONTROL_DEF("hold", hold_params, "hold requests back with vq_unpop"),
     EMBER_CONTROL_DEF("discard", discard_params, "mem_discard a range"),
     EMBER_CONTROL_DEF("spam", spam_params, "log many warnings"),
+    {.struct_size = sizeof(struct ember_control),
+     .name = "mislabel",
+     .help = "bad chain field",
+     .params = none_params,
+     .param_count = 0,
+     .param_size = sizeof(struct ember_option)},
     {.struct_size = sizeof(struct ember_control),
      .name = "unpop_order",
      .help = "unpop rules",
