@@ -67,7 +67,8 @@ static void guest_write(const char *text)
 	cr_assert_eq(ember_harness_mem_write(h, b.gpa, text, b.len), 0);
 	cr_assert_geq(ember_harness_vq_add(tx, &b, 1, 0), 0, "%s", ember_harness_error(h));
 	cr_assert_eq(ember_harness_vq_kick(tx), 0);
-	cr_assert_eq(ember_harness_vq_used(tx, &id, &len), 1, "the transmit buffer did not come back");
+	cr_assert_eq(ember_harness_vq_used(tx, &id, &len), 1,
+		     "the transmit buffer did not come back");
 	cr_assert_eq(len, 0, "a transmit buffer is read, not written");
 }
 
