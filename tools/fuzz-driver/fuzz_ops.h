@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 enum fuzz_op {
-	FOP_MMIO_READ,	/* off:u16 size:u8 - anywhere in the window, 1/2/4/8 bytes */
+	FOP_MMIO_READ,	/* off:u16 size:u8 - anywhere in the window, 1 + size % 8 bytes */
 	FOP_MMIO_WRITE, /* off:u16 size:u8 val:u64 */
 	FOP_REG_READ,	/* reg:u8 - virtio: register menu; MMIO device: its own window */
 	FOP_REG_WRITE,	/* reg:u8 val:u32 */

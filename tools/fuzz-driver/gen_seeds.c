@@ -336,7 +336,7 @@ static void mmio_seeds(void)
 	}
 	e8(&o, FOP_MMIO_READ);
 	e16(&o, size);
-	e8(&o, 2);
+	e8(&o, 3); /* 4 bytes: window accesses are 1 + size % 8 bytes */
 	save(&o, "reads");
 
 	/*
@@ -354,11 +354,11 @@ static void mmio_seeds(void)
 		for (uint32_t off = 0; off + width <= size && off < 256; off += width) {
 			e8(&o, FOP_MMIO_WRITE);
 			e16(&o, off);
-			e8(&o, code);
+			e8(&o, (uint8_t)(width - 1));
 			e64(&o, 1 + off / width);
 			e8(&o, FOP_MMIO_READ);
 			e16(&o, off);
-			e8(&o, code);
+			e8(&o, (uint8_t)(width - 1));
 		}
 		snprintf(name, sizeof(name), "writes-%u", 8 * width);
 		save(&o, name);

@@ -63,12 +63,12 @@ run() {
 
 # Inputs in the driver's format (tools/fuzz-driver/README.md): a 6-byte header (token: not set
 # from the header; layout: mode 0 = its default 1, mode 2 = its maximum 4, which create refuses),
-# then operations. MMIO_WRITE (1) off:u16 = 8, size:u8 = 2 (4 bytes), val:u64 = 0xa5000003 (the
+# then operations. MMIO_WRITE (1) off:u16 = 8, size:u8 = 3 (1 + 3 = 4 bytes), val:u64 = 0xa5000003 (the
 # bug) or 0x5a000003 (harmless).
 header_ok='\000\000\000\000\000\000'
 header_refused='\000\000\000\002\000\000'
-magic_write='\001\010\000\002\003\000\000\245\000\000\000\000'
-other_write='\001\010\000\002\003\000\000\132\000\000\000\000'
+magic_write='\001\010\000\003\003\000\000\245\000\000\000\000'
+other_write='\001\010\000\003\003\000\000\132\000\000\000\000'
 # bytes ESCAPES...: the octal escapes above as bytes (they are printf formats on purpose).
 bytes() {
 	# shellcheck disable=SC2059
