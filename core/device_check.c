@@ -5,11 +5,13 @@
 #include "guest_mem.h"
 #include "layout.h"
 #include "log.h"
+#include "plugin_callbacks.h"
 #include "plugin_instance.h"
 #include "vm_stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,12 @@ struct check_device {
 	struct plugin_instance *pi;
 	char name[DEVICE_NAME_MAX];
 	struct device_create_log create_log;
-	atomic_int next_id; /* watch and timer ids: handed out, never fired */
-	void *devmem;	    /* from devmem_alloc; freed after destroy */
+	/* Watches and timers: registered, never fired. */
+	struct plugin_callbacks callbacks;
+	void *devmem; /* from devmem_alloc; freed after destroy */
 	uint64_t devmem_size;
+	uint64_t base; /* where `ember run` puts its window (0: none) and its GSI (0: none) */
+	unsigned gsi;
 };
 
 struct check {
@@ -53,18 +58,111 @@ void device_instance_name(const struct vm_config *cfg, size_t index, char *out, 
 	snprintf(out, size, "%s.%u", cfg->devices[index].plugin, same);
 }
 
+/*
+ * "FILE:LINE" of s (a setting of cfg), or of the device's home group when s is NULL, and
+ * devices[N] as that file counts it. A device_config built by hand (no home) is the file's.
+ */
+static unsigned device_where(const struct vm_config *cfg, size_t index, const config_setting_t *s,
+			     char *out, size_t size)
+{
+	const struct device_config *dc = &cfg->devices[index];
+
+	if (!s)
+		s = dc->home;
+	if (!s) {
+		snprintf(out, size, "%s:%d", cfg->file, dc->line);
+		return (unsigned)index;
+	}
+	vm_config_where(cfg, s, out, size);
+	if (dc->profile_group && vm_config_in_profile(cfg, s))
+		return dc->profile_index;
+	return dc->file_group ? dc->file_index : dc->index;
+}
+
 void device_error(char *out, size_t size, const struct vm_config *cfg, size_t index,
 		  const char *name, const char *fmt, ...)
 {
+	char where[PATH_MAX + 32];
+	unsigned n_in_file = device_where(cfg, index, NULL, where, sizeof(where));
 	va_list ap;
-	int n = snprintf(out, size, "%s:%d: devices[%zu] (%s): ", cfg->file,
-			 cfg->devices[index].line, index, name);
+	int n = snprintf(out, size, "%s: devices[%u] (%s): ", where, n_in_file, name);
 
 	if (n < 0 || (size_t)n >= size)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(out + n, size - (size_t)n, fmt, ap);
 	va_end(ap);
+}
+
+int device_plugin_load(const struct vm_config *cfg, size_t index, struct plugin **out, char *err,
+		       size_t err_size)
+{
+	const struct device_config *dc = &cfg->devices[index];
+	char why[1024], where[PATH_MAX + 32];
+	unsigned n;
+
+	if (!plugin_load_by_name(dc->plugin, (const char *const *)cfg->plugin_dirs,
+				 cfg->plugin_dir_count, out, why, sizeof(why)))
+		return 0;
+	n = device_where(cfg, index, device_config_origin(dc, "plugin"), where, sizeof(where));
+	snprintf(err, err_size, "%s: devices[%u].plugin: %s", where, n, why);
+	return -1;
+}
+
+/*
+ * plugin_check_options words its errors "CONFIG:LINE: devices[INDEX].OPTION: rest" for the one
+ * group it checks, naming the VM's file; the group is the merge of two files' settings, so the
+ * prefix is rebuilt from the option's own setting (or the device's home for a missing one).
+ * A message in any other form is passed on as it is.
+ */
+static void reword_option_error(const struct vm_config *cfg, size_t index, const char *raw,
+				char *err, size_t err_size)
+{
+	const struct device_config *dc = &cfg->devices[index];
+	size_t flen = strlen(cfg->file), nlen;
+	char mid[48], name[64], where[PATH_MAX + 32];
+	const char *p = raw, *rest;
+	const config_setting_t *s;
+	unsigned n;
+
+	snprintf(mid, sizeof(mid), ": devices[%zu].", index);
+	if (strncmp(p, cfg->file, flen) || p[flen] != ':')
+		goto as_is;
+	p += flen + 1;
+	p += strspn(p, "0123456789");
+	if (strncmp(p, mid, strlen(mid)))
+		goto as_is;
+	p += strlen(mid);
+	nlen = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-*");
+	if (nlen == 0 || nlen >= sizeof(name) || strncmp(p + nlen, ": ", 2))
+		goto as_is;
+	memcpy(name, p, nlen);
+	name[nlen] = '\0';
+	rest = p + nlen + 2;
+	s = device_config_origin(dc, name);
+	n = device_where(cfg, index, s, where, sizeof(where));
+	/* A required option of a profile's device that the VM's file leaves out: say where. */
+	if (!s && !dc->file_group && dc->id && !strncmp(rest, "missing", 7))
+		snprintf(err, err_size,
+			 "%s: devices[%u].%s: %s; give it in %s: { id = \"%s\"; %s = ...; }", where,
+			 n, name, rest, cfg->file, dc->id, name);
+	else
+		snprintf(err, err_size, "%s: devices[%u].%s: %s", where, n, name, rest);
+	return;
+as_is:
+	snprintf(err, err_size, "%s", raw);
+}
+
+int device_options_check(const struct vm_config *cfg, size_t index, const struct plugin *p,
+			 struct plugin_options **out, char *err, size_t err_size)
+{
+	char raw[1024];
+
+	/* cfg->file: relative paths in options resolve against the VM's file, a profile's too. */
+	if (!plugin_check_options(p, &cfg->devices[index], cfg->file, index, out, raw, sizeof(raw)))
+		return 0;
+	reword_option_error(cfg, index, raw, err, err_size);
+	return -1;
 }
 
 void device_create_log_start(struct device_create_log *l)
@@ -170,35 +268,45 @@ static void check_guest_panic(void *opaque, uint32_t events)
 }
 
 /*
- * Watches and timers get ids and never fire: nothing runs after create in a check. A closed fd
- * is refused as the event loop would refuse it, so a plugin that passes one fails here too.
+ * Watches and timers are registered as `ember run` registers them, and never fire: nothing
+ * runs after create in a check, so the waiting part is only this. A closed fd is refused as
+ * the event loop would refuse it, so a plugin that passes one fails here too.
  */
+static int check_arm(void *ctx, struct plugin_cb *cb, uint64_t delay_ns)
+{
+	(void)ctx;
+	(void)delay_ns;
+	return !cb->timer && fcntl(cb->fd, F_GETFD) < 0 ? -EBADF : 0;
+}
+
+static const struct plugin_callbacks_wait check_wait = {.arm = check_arm};
+
 static int check_watch_add(void *opaque, int fd, uint32_t events, plugin_watch_cb cb, void *arg)
 {
 	struct check_device *d = opaque;
 
-	(void)events;
-	(void)cb;
-	(void)arg;
-	if (fcntl(fd, F_GETFD) < 0)
-		return -EBADF;
-	return atomic_fetch_add(&d->next_id, 1);
+	return plugin_callbacks_watch_add(&d->callbacks, fd, events, cb, arg);
+}
+
+static void check_watch_remove(void *opaque, int id)
+{
+	struct check_device *d = opaque;
+
+	plugin_callbacks_watch_remove(&d->callbacks, id);
 }
 
 static int check_timer_start(void *opaque, uint64_t delay_ns, plugin_timer_cb cb, void *arg)
 {
 	struct check_device *d = opaque;
 
-	(void)delay_ns;
-	(void)cb;
-	(void)arg;
-	return atomic_fetch_add(&d->next_id, 1);
+	return plugin_callbacks_timer_start(&d->callbacks, delay_ns, cb, arg);
 }
 
-static void check_remove(void *opaque, int id)
+static void check_timer_cancel(void *opaque, int id)
 {
-	(void)opaque;
-	(void)id;
+	struct check_device *d = opaque;
+
+	plugin_callbacks_timer_cancel(&d->callbacks, id);
 }
 
 static uint64_t check_clock_ns(void *opaque)
@@ -260,9 +368,9 @@ static const struct plugin_platform check_platform = {
     .log = check_log,
     .irq_set = check_irq_set,
     .watch_add = check_watch_add,
-    .watch_remove = check_remove,
+    .watch_remove = check_watch_remove,
     .timer_start = check_timer_start,
-    .timer_cancel = check_remove,
+    .timer_cancel = check_timer_cancel,
     .clock_ns = check_clock_ns,
     .guest_panic = check_guest_panic,
     .devmem_alloc = check_devmem_alloc,
@@ -271,22 +379,15 @@ static const struct plugin_platform check_platform = {
 
 /* ---- the check ---- */
 
-/* Loads devices[i]'s plugin and checks its options, worded as vm_devices_prepare words it. */
+/* Loads devices[i]'s plugin and checks its options, worded as `ember run` words it. */
 static int prepare_one(struct check *chk, size_t i, char *err, size_t err_size)
 {
-	const struct vm_config *cfg = chk->cfg;
-	const struct device_config *dc = &cfg->devices[i];
 	struct check_device *d = &chk->devs[i];
-	char why[1024];
 
-	if (plugin_load_by_name(dc->plugin, (const char *const *)cfg->plugin_dirs,
-				cfg->plugin_dir_count, &d->plugin, why, sizeof(why))) {
-		snprintf(err, err_size, "%s:%d: devices[%zu].plugin: %s", cfg->file, dc->line, i,
-			 why);
+	if (device_plugin_load(chk->cfg, i, &d->plugin, err, err_size))
 		return -1;
-	}
 	chk->count = i + 1;
-	return plugin_check_options(d->plugin, dc, cfg->file, i, &d->opts, err, err_size);
+	return device_options_check(chk->cfg, i, d->plugin, &d->opts, err, err_size);
 }
 
 static int create_one(struct check *chk, size_t i, struct device_slots *slots, char *err,
@@ -319,6 +420,8 @@ static int create_one(struct check *chk, size_t i, struct device_slots *slots, c
 		device_error(err, err_size, chk->cfg, i, d->name, "%s", why);
 		return -1;
 	}
+	d->base = base;
+	d->gsi = gsi;
 	log_debug("%s: created (window %#llx+%#llx, gsi %u; not started: ember check)", d->name,
 		  (unsigned long long)base, (unsigned long long)plugin_instance_window_size(d->pi),
 		  gsi);
@@ -343,11 +446,155 @@ static void check_fini(struct check *chk)
 		plugin_options_free(d->opts);
 		plugin_unload(d->plugin);
 	}
+	/* Every device's (those never loaded too): what the plugins left went with destroy. */
+	for (size_t i = 0; chk->devs && i < chk->cfg->device_count; i++)
+		plugin_callbacks_fini(&chk->devs[i].callbacks);
 	free(chk->devs);
 	guest_mem_free(&chk->mem);
 }
 
-int device_check(const struct vm_config *cfg, char *err, size_t err_size)
+/* ---- `ember check --print`: the resolved VM (docs/config.md, "ember check --print") ---- */
+
+/* s as a libconfig string: quoted, '"' and '\\' escaped, other bytes outside ' '..'~' as \xNN. */
+static void print_quoted(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c > 0x7e)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+/* "[FILE:LINE]", "[profile FILE:LINE]" for the profile's settings, "[default]" for NULL. */
+static void print_origin(FILE *out, const struct vm_config *cfg, const config_setting_t *s)
+{
+	char where[PATH_MAX + 32];
+
+	if (!s) {
+		fputs("  [default]\n", out);
+		return;
+	}
+	vm_config_where(cfg, s, where, sizeof(where));
+	fprintf(out, "  [%s%s]\n", vm_config_in_profile(cfg, s) ? "profile " : "", where);
+}
+
+static void print_string(FILE *out, const struct vm_config *cfg, const char *key, const char *value,
+			 const config_setting_t *from)
+{
+	fprintf(out, "%s = ", key);
+	if (!value) {
+		fputs("none\n", out);
+		return;
+	}
+	print_quoted(out, value);
+	print_origin(out, cfg, from);
+}
+
+static void print_option(FILE *out, const struct vm_config *cfg, size_t i,
+			 const struct plugin_option_value *v)
+{
+	const struct ember_option *o = v->option;
+
+	fprintf(out, "devices[%zu].%s = ", i, o->name);
+	switch (o->type) {
+	case EMBER_OPTION_BOOL:
+		fputs(v->num ? "true" : "false", out);
+		break;
+	case EMBER_OPTION_STRING:
+	case EMBER_OPTION_PATH:
+		if (v->str)
+			print_quoted(out, v->str);
+		else
+			fputs("none", out);
+		break;
+	default: /* INT, SIZE: sizes in bytes, whatever suffix the file used */
+		fprintf(out, "%lld", (long long)v->num);
+		break;
+	}
+	print_origin(out, cfg, device_config_origin(&cfg->devices[i], o->name));
+}
+
+static void print_device(FILE *out, const struct check *chk, size_t i)
+{
+	const struct vm_config *cfg = chk->cfg;
+	const struct device_config *dc = &cfg->devices[i];
+	const struct check_device *d = &chk->devs[i];
+	char where[PATH_MAX + 32];
+	uint64_t size = plugin_instance_window_size(d->pi);
+
+	fprintf(out, "devices[%zu] = ", i);
+	print_quoted(out, d->name);
+	fputs("  [", out);
+	if (dc->profile_group) {
+		vm_config_where(cfg, dc->profile_group, where, sizeof(where));
+		fprintf(out, "profile %s%s", where, dc->file_group ? ", " : "");
+	}
+	if (dc->file_group) {
+		vm_config_where(cfg, dc->file_group, where, sizeof(where));
+		fputs(where, out);
+	}
+	fputs("]\n", out);
+	snprintf(where, sizeof(where), "devices[%zu].plugin", i);
+	print_string(out, cfg, where, dc->plugin, device_config_origin(dc, "plugin"));
+	fprintf(out, "devices[%zu].plugin_file = ", i);
+	print_quoted(out, d->plugin->path);
+	fputc('\n', out);
+	snprintf(where, sizeof(where), "devices[%zu].id", i);
+	print_string(out, cfg, where, dc->id, device_config_origin(dc, "id"));
+	if (size)
+		fprintf(out, "devices[%zu].window = %#llx+%#llx\n", i, (unsigned long long)d->base,
+			(unsigned long long)size);
+	else
+		fprintf(out, "devices[%zu].window = none\n", i);
+	if (d->gsi)
+		fprintf(out, "devices[%zu].gsi = %u\n", i, d->gsi);
+	else
+		fprintf(out, "devices[%zu].gsi = none\n", i);
+	for (size_t j = 0; j < d->opts->count; j++)
+		print_option(out, cfg, i, &d->opts->values[j]);
+}
+
+/* After every device was created: the placement is known, the options are checked. */
+static void print_vm(FILE *out, const struct check *chk)
+{
+	const struct vm_config *cfg = chk->cfg;
+	const config_setting_t *dirs = config_lookup(&cfg->lc, "plugin_dirs");
+
+	fputs("config = ", out);
+	print_quoted(out, cfg->file);
+	fputc('\n', out);
+	print_string(out, cfg, "profile", cfg->profile_name, cfg->from.profile);
+	if (cfg->profile) {
+		fputs("profile.file = ", out);
+		print_quoted(out, cfg->profile);
+		fputc('\n', out);
+	}
+	fprintf(out, "machine.vcpus = %u", cfg->vcpus);
+	print_origin(out, cfg, cfg->from.vcpus);
+	fprintf(out, "machine.memory_mib = %u", cfg->memory_mib);
+	print_origin(out, cfg, cfg->from.memory_mib);
+	print_string(out, cfg, "boot.kernel", cfg->kernel, cfg->from.kernel);
+	print_string(out, cfg, "boot.initrd", cfg->initrd, cfg->from.initrd);
+	print_string(out, cfg, "boot.cmdline", cfg->cmdline, cfg->from.cmdline);
+	for (size_t i = 0; i < cfg->plugin_dir_count; i++) {
+		fprintf(out, "plugin_dirs[%zu] = ", i);
+		print_quoted(out, cfg->plugin_dirs[i]);
+		print_origin(out, cfg, config_setting_get_elem(dirs, (unsigned)i));
+	}
+	fprintf(out, "devices = %zu\n", cfg->device_count);
+	for (size_t i = 0; i < cfg->device_count; i++)
+		print_device(out, chk, i);
+}
+
+/* The check; with print set, the resolved VM is written there once every device was created. */
+static int run_check(const struct vm_config *cfg, FILE *print, char *err, size_t err_size)
 {
 	struct check chk = {.cfg = cfg, .next_devmem_gpa = LAYOUT_DEVICE_MEM_GPA};
 	struct device_slots slots;
@@ -356,8 +603,11 @@ int device_check(const struct vm_config *cfg, char *err, size_t err_size)
 
 	if (err_size)
 		err[0] = '\0';
-	if (cfg->device_count == 0)
+	if (cfg->device_count == 0) {
+		if (print)
+			print_vm(print, &chk);
 		return EMBER_EXIT_OK;
+	}
 	/* Plugins may keep guest_mem pointers (mem_map) in create: it must be real, and sized. */
 	rc = guest_mem_init(&chk.mem, (uint64_t)cfg->memory_mib << 20);
 	if (rc) {
@@ -373,7 +623,7 @@ int device_check(const struct vm_config *cfg, char *err, size_t err_size)
 	}
 	for (size_t i = 0; i < cfg->device_count; i++) {
 		chk.devs[i].chk = &chk;
-		atomic_init(&chk.devs[i].next_id, 0);
+		plugin_callbacks_init(&chk.devs[i].callbacks, &check_wait, &chk.devs[i]);
 		atomic_init(&chk.devs[i].create_log.active, false);
 	}
 	/* Every plugin and its options first, then every create: the order `ember run` has. */
@@ -385,7 +635,19 @@ int device_check(const struct vm_config *cfg, char *err, size_t err_size)
 		if (create_one(&chk, i, &slots, err, err_size))
 			goto out;
 	status = EMBER_EXIT_OK;
+	if (print)
+		print_vm(print, &chk);
 out:
 	check_fini(&chk);
 	return status;
+}
+
+int device_check(const struct vm_config *cfg, char *err, size_t err_size)
+{
+	return run_check(cfg, NULL, err, err_size);
+}
+
+int device_check_print(const struct vm_config *cfg, FILE *out, char *err, size_t err_size)
+{
+	return run_check(cfg, out, err, err_size);
 }

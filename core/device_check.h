@@ -7,9 +7,10 @@
  * option only the plugin can judge) fails `ember check` too, on a host without /dev/kvm.
  *
  * The platform behind the instances: guest RAM of the configured size mapped with
- * MAP_NORESERVE (guest_mem_init: untouched, it costs nothing), fd watches and timers that get
- * ids but never fire, CLOCK_MONOTONIC, device memory from mmap at addresses of the device
- * memory area (never mapped for a guest), no clock pair (-ENOTSUP), log lines to ember's log.
+ * MAP_NORESERVE (guest_mem_init: untouched, it costs nothing), fd watches and timers kept in
+ * the same registry as `ember run`'s (plugin_callbacks.h) but never fired, CLOCK_MONOTONIC,
+ * device memory from mmap at addresses of the device memory area (never mapped for a guest),
+ * no clock pair (-ENOTSUP), log lines to ember's log.
  * Plugins may open files, make io_uring instances, start threads: everything their create and
  * destroy do, nothing a guest would make them do.
  *
@@ -18,8 +19,10 @@
  * identically.
  *
  * Errors: one line in err, no newline, as the rest of the config checks:
- *   CONFIG:LINE: devices[N].KEY: what is wrong      (plugin not found or refused, bad option)
- *   CONFIG:LINE: devices[N] (NAME): what is wrong   (the device could not be created or placed)
+ *   FILE:LINE: devices[N].KEY: what is wrong      (plugin not found or refused, bad option)
+ *   FILE:LINE: devices[N] (NAME): what is wrong   (the device could not be created or placed)
+ * FILE:LINE is where the key was written, in the VM's file or its profile (config.h); devices[N]
+ * counts that file's list. For the whole device (NAME) it is the device's home group.
  * Threads: main thread only.
  */
 #ifndef EMBER_DEVICE_CHECK_H
@@ -33,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /*
  * Creates and destroys every device of cfg as described above. Returns EMBER_EXIT_OK (0),
@@ -42,6 +46,27 @@
  * of a failing create, which becomes the reason in err (so a failure is one line).
  */
 int device_check(const struct vm_config *cfg, char *err, size_t err_size);
+
+/*
+ * `ember check --print`: device_check, then, when it passed, the resolved VM written to out in
+ * the documented format (docs/config.md, "ember check --print"): one "KEY = VALUE" line per
+ * value, with "  [FILE:LINE]", "  [profile FILE:LINE]" or "  [default]" after a value the files
+ * give or the plugin defaults; the device's window and GSI are the ones `ember run` assigns.
+ * Nothing is written when the check fails.
+ */
+int device_check_print(const struct vm_config *cfg, FILE *out, char *err, size_t err_size);
+
+/*
+ * The two config stages `ember run` (vm_devices.c) and `ember check` share, so that both word a
+ * refused device identically, naming the file and line each setting came from:
+ * device_plugin_load finds and loads cfg->devices[index]'s plugin (plugin_load_by_name);
+ * device_options_check checks its options against p's table (plugin_check_options, paths
+ * relative to the VM's file). Each returns 0, or -1 with the one line in err.
+ */
+int device_plugin_load(const struct vm_config *cfg, size_t index, struct plugin **out, char *err,
+		       size_t err_size);
+int device_options_check(const struct vm_config *cfg, size_t index, const struct plugin *p,
+			 struct plugin_options **out, char *err, size_t err_size);
 
 /* Room for a device name: the plugin's, '.', a count, the NUL. */
 #define DEVICE_NAME_MAX (PLUGIN_NAME_MAX + 12)
@@ -55,8 +80,9 @@ void device_instance_name(const struct vm_config *cfg, size_t index, char *out, 
 
 /*
  * Formats the one line for a device that cannot be made, into out:
- *   CONFIG:LINE: devices[N] (NAME): WHY
- * LINE is the line of the device's group.
+ *   FILE:LINE: devices[N] (NAME): WHY
+ * FILE:LINE is the device's home group (config.h: the VM file's when it names the device, else
+ * the profile's) and N its index in that file.
  */
 __attribute__((format(printf, 6, 7))) void device_error(char *out, size_t size,
 							const struct vm_config *cfg, size_t index,

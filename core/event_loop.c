@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -19,7 +20,7 @@ struct event_watch {
 struct event_loop {
 	int epfd;
 	int wake_fd;
-	volatile int stopping;
+	atomic_bool stopping; /* lock-free, so event_loop_stop stays async-signal-safe */
 	pthread_mutex_t lock;
 	struct event_watch *graveyard; /* unwatched, freed by the loop between rounds */
 };
@@ -31,6 +32,7 @@ struct event_loop *event_loop_create(void)
 
 	if (!loop)
 		return NULL;
+	atomic_init(&loop->stopping, false);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (loop->epfd < 0 || loop->wake_fd < 0 ||
@@ -121,7 +123,7 @@ void event_loop_stop(struct event_loop *loop)
 {
 	uint64_t one = 1;
 
-	loop->stopping = 1;
+	atomic_store(&loop->stopping, true);
 	if (write(loop->wake_fd, &one, sizeof(one)) < 0)
 		return; /* the counter is already non-zero: the loop wakes anyway */
 }
@@ -130,7 +132,7 @@ int event_loop_run(struct event_loop *loop)
 {
 	struct epoll_event evs[16];
 
-	while (!loop->stopping) {
+	while (!atomic_load(&loop->stopping)) {
 		int n = epoll_wait(loop->epfd, evs, 16, -1);
 
 		if (n < 0) {

@@ -2,9 +2,10 @@
 /*
  * ember's command line:
  *   ember run CONFIG     boot the VM CONFIG describes
- *   ember check CONFIG   validate CONFIG and create (then destroy) its devices without KVM;
- *                        start nothing
+ *   ember check [--print] CONFIG   validate CONFIG and create (then destroy) its devices
+ *                        without KVM; start nothing; --print: show the resolved VM
  *   ember plugins [DIR...]  list the plugins found in DIR... and ember's own folder
+ *   ember profiles       list the installed profiles and what each is for
  *   ember version | help
  * Exit statuses are enum ember_exit (vm_stop.h), documented in the README.
  */
@@ -13,10 +14,13 @@
 #include "device_check.h"
 #include "log.h"
 #include "plugin_loader.h"
+#include "profile.h"
 #include "vm.h"
 #include "vm_stop.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +35,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ember run CONFIG     boot the VM that CONFIG describes\n"
 		"       ember check CONFIG   validate CONFIG, create its devices without KVM\n"
+		"       ember check --print CONFIG  the same, and show the resolved VM\n"
 		"       ember plugins [DIR...]  list the plugins in DIR... and ember's own folder\n"
+		"       ember profiles       list the installed profiles (profile = \"NAME\")\n"
 		"       ember version\n"
 		"Set EMBER_LOG=debug for more messages. See the README for exit statuses.\n");
 }
@@ -133,8 +139,43 @@ static int list_plugins(int count, char **dirs)
 	return status;
 }
 
+/* `ember profiles`: each folder once, then its profiles as "  NAME  PURPOSE". */
+struct profile_listing {
+	char dir[PATH_MAX];
+};
+
+static void list_profile(void *arg, const char *dir, const char *name, const char *purpose,
+			 const char *shadowed)
+{
+	struct profile_listing *l = arg;
+
+	if (strcmp(l->dir, dir)) {
+		printf("%s%s:\n", l->dir[0] ? "\n" : "", dir);
+		snprintf(l->dir, sizeof(l->dir), "%s", dir);
+	}
+	printf("  %-12s %s", name, *purpose ? purpose : "(no comment line saying what it is for)");
+	if (shadowed)
+		printf(" (hidden by %s)", shadowed);
+	printf("\n");
+}
+
+/* Status 0, or 1 when no profile was found (like `ember plugins`, like grep finding nothing). */
+static int list_profiles(void)
+{
+	struct profile_listing l = {""};
+	struct profile_dirs dirs;
+
+	if (profile_list(list_profile, &l))
+		return EMBER_EXIT_OK;
+	profile_dirs_get(&dirs);
+	log_info("no profiles found (looked in %s%s%s)", dirs.count ? dirs.path[0] : "no folder",
+		 dirs.count > 1 ? " and " : "", dirs.count > 1 ? dirs.path[1] : "");
+	return EMBER_EXIT_ERROR;
+}
+
 int main(int argc, char **argv)
 {
+	bool print = false;
 	struct vm_config cfg;
 	int status;
 
@@ -150,6 +191,13 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "plugins"))
 		return list_plugins(argc - 2, argv + 2);
+	if (argc == 2 && !strcmp(argv[1], "profiles"))
+		return list_profiles();
+	if (argc == 4 && !strcmp(argv[1], "check") && !strcmp(argv[2], "--print")) {
+		print = true;
+		argv[2] = argv[3];
+		argc = 3;
+	}
 	if (argc != 3 || (strcmp(argv[1], "run") && strcmp(argv[1], "check"))) {
 		usage(stderr);
 		return EMBER_EXIT_USAGE;
@@ -159,11 +207,14 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "check")) {
 		char err[1024];
 
-		status = device_check(&cfg, err, sizeof(err));
-		if (status == EMBER_EXIT_OK)
-			printf("%s: ok\n", argv[2]);
+		if (print)
+			status = device_check_print(&cfg, stdout, err, sizeof(err));
 		else
+			status = device_check(&cfg, err, sizeof(err));
+		if (status != EMBER_EXIT_OK)
 			log_error("%s", err);
+		else if (!print) /* the listing says it all */
+			printf("%s: ok\n", argv[2]);
 		vm_config_free(&cfg);
 		return status;
 	}

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ struct plugin_instance {
 	struct ember_instance *inst;
 	pthread_mutex_t lock;
 	struct pi_callback *callbacks;
-	int irq_level; /* MMIO devices: the level last set (atomic) */
+	atomic_int irq_level; /* MMIO devices: the level last set */
 	bool is_virtio;
 	bool transport_up;
 	bool creating;	      /* inside the plugin's create: vq_set_limits allowed */
@@ -245,7 +246,7 @@ static void host_irq_set(const struct ember_host *host, int level)
 
 	if (pi->is_virtio || !(pi->plugin->desc.flags & EMBER_DESC_F_IRQ))
 		return; /* virtio devices interrupt through vq_notify/config_changed */
-	__atomic_store_n(&pi->irq_level, level != 0, __ATOMIC_SEQ_CST);
+	atomic_store(&pi->irq_level, level != 0);
 	if (pi->platform->irq_set)
 		pi->platform->irq_set(pi->popaque, level != 0);
 }
@@ -805,7 +806,7 @@ bool plugin_instance_irq_pending(struct plugin_instance *pi)
 {
 	if (pi->is_virtio)
 		return virtio_mmio_irq_pending(&pi->transport);
-	return __atomic_load_n(&pi->irq_level, __ATOMIC_SEQ_CST) != 0;
+	return atomic_load(&pi->irq_level) != 0;
 }
 
 uint64_t plugin_instance_window_size(const struct plugin_instance *pi)

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * vCPU threads: each runs KVM_RUN in a loop and dispatches port and MMIO exits to the buses.
- * A stop request sets immediate_exit and signals the thread, so KVM_RUN returns at once
- * even when the signal lands before the thread enters the kernel. A thread blocked in a device
- * handler instead (console output to a full stdout) is interrupted by the same signal, repeated
- * until the thread ends (vcpu_join): the handler gives up when it sees the stop request.
+ *
+ * Stopping: vm_request_stop (any thread) only records the first reason in vm->stop_reason and
+ * wakes the main loop; a vCPU thread checks that flag before each KVM_RUN, so one that asked
+ * for the stop itself (a triple fault, a system event) ends on its own. The others are stopped
+ * by the main thread once its loop returns (vm_teardown): vcpu_kick sets the thread's
+ * run->immediate_exit and sends it SIGUSR1, whose handler does nothing and has no SA_RESTART.
+ * A thread inside KVM_RUN comes back with EINTR; one that was about to enter it returns at
+ * once because of immediate_exit, however late the signal came. Then it sees the flag and
+ * ends. A thread blocked in a device handler instead (a console write to a full stdout) is
+ * interrupted only by a signal that arrives while it blocks, so vcpu_join re-sends SIGUSR1
+ * every 10 ms until the thread has ended; the UART gives the byte up on EINTR once the stop
+ * flag is set (serial_set_stop).
  */
 #include "boot_timer.h"
 #include "log.h"

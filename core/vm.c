@@ -230,6 +230,23 @@ static int setup_core_devices(struct vm *vm)
 	return 0;
 }
 
+/* The plugin devices see the VM only through this (vm_devices.h). */
+static int create_devices(struct vm *vm)
+{
+	const struct vm_devices_host host = {
+	    .kvm_fd = vm->kvm_fd,
+	    .vm_fd = vm->vm_fd,
+	    .kvm = &vm_devices_kvm_ioctls,
+	    .loop = vm->loop,
+	    .mmio = &vm->mmio,
+	    .mem = &vm->mem,
+	    .stop = vm_request_stop,
+	    .stop_opaque = vm,
+	};
+
+	return vm_devices_create(&vm->devices, &host);
+}
+
 /* Returns 0, or a negative errno with *step naming what failed. */
 static int configure_vcpu(struct vm *vm, struct vcpu *v, const struct kvm_cpuid2 *cpuid,
 			  const struct linux_boot_info *boot, const char **step)
@@ -405,7 +422,7 @@ int vm_run(const struct vm_config *cfg)
 	if (open_kvm(&vm) || create_vm(&vm, cfg) || setup_memory(&vm, cfg) ||
 	    setup_core_devices(&vm))
 		goto out;
-	rc = vm_devices_create(&vm.devices, &vm);
+	rc = create_devices(&vm);
 	if (rc) {
 		/* A device its plugin refuses is a configuration error, as `ember check` says. */
 		if (rc == VM_DEVICES_REFUSED)
@@ -415,7 +432,7 @@ int vm_run(const struct vm_config *cfg)
 	if (setup_acpi(&vm, cfg) || load_guest(&vm, cfg, &boot) || setup_vcpus(&vm, &boot))
 		goto out;
 	/* Before any vCPU runs: clock_pair reads vCPU 0's TSC offset now (vm_devices.h). */
-	vm_devices_vcpus_ready(&vm.devices, &vm);
+	vm_devices_vcpus_ready(&vm.devices, vm.vcpu_count ? vm.vcpus[0].fd : -1);
 	if (setup_signals(&vm) || console_init(&vm) < 0) {
 		log_error("cannot set up signals or the console: %s", strerror(errno));
 		goto out;

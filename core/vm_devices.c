@@ -5,10 +5,10 @@
 
 #include "layout.h"
 #include "log.h"
+#include "plugin_callbacks.h"
 #include "plugin_instance.h"
 #include "plugin_loader.h"
 #include "virtio/virtio_mmio.h"
-#include "vm_internal.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -50,19 +50,8 @@ struct vm_clock {
 	char why[160];
 };
 
-/* A plugin's fd watch or one-shot timer, looked up by fd when the event loop fires. */
-struct dev_handle {
-	int id;
-	int fd;
-	bool is_timer;
-	struct event_watch *watch;
-	plugin_watch_cb watch_cb;
-	plugin_timer_cb timer_cb;
-	void *arg;
-};
-
 struct vm_device {
-	struct vm *vm;
+	struct vm_devices *ds;
 	struct plugin *plugin;
 	struct plugin_options *opts;
 	struct plugin_instance *pi;
@@ -77,11 +66,8 @@ struct vm_device {
 	int *notify_fds;
 	struct event_watch **notify_watches;
 
-	pthread_mutex_t lock; /* guards handles; never held while calling into the plugin */
-	struct dev_handle *handles;
-	size_t handle_count;
-	size_t handle_cap;
-	int next_id;
+	/* The plugin's watches and timers: epoll on the event loop, a timerfd per timer. */
+	struct plugin_callbacks callbacks;
 
 	/* devmem_alloc: NULL host when the device has none. */
 	void *devmem_host;
@@ -132,135 +118,91 @@ static void platform_guest_panic(void *opaque, uint32_t events)
 	struct vm_device *d = opaque;
 
 	(void)events;
-	vm_request_stop(d->vm, VM_STOP_GUEST_PANIC);
+	if (d->ds->host.stop)
+		d->ds->host.stop(d->ds->host.stop_opaque, VM_STOP_GUEST_PANIC);
+}
+
+/* The event loop found a watched fd (or a timer's timerfd) ready: the registry dispatches. */
+static void on_callback_fd(void *opaque, int fd, uint32_t events)
+{
+	struct vm_device *d = opaque;
+
+	plugin_callbacks_fd_ready(&d->callbacks, fd, events);
 }
 
 /*
- * Copies out the handle whose fd (by_id false) or id (by_id true) is key, under the lock, so
- * that its callback runs without it; take also removes it from the table.
+ * The registry's waiting part in the VMM (under its lock): a watch is the plugin's fd on the
+ * event loop; a timer is a one-shot timerfd on it, closed again when it fires or is cancelled.
  */
-static bool handle_find(struct vm_device *d, bool by_id, int key, struct dev_handle *out, bool take)
+static int callbacks_arm(void *ctx, struct plugin_cb *cb, uint64_t delay_ns)
 {
-	bool found = false;
+	struct vm_device *d = ctx;
+	int e;
 
-	pthread_mutex_lock(&d->lock);
-	for (size_t i = 0; i < d->handle_count; i++) {
-		if ((by_id ? d->handles[i].id : d->handles[i].fd) != key)
-			continue;
-		*out = d->handles[i];
-		if (take)
-			d->handles[i] = d->handles[--d->handle_count];
-		found = true;
-		break;
+	if (cb->timer) {
+		struct itimerspec its = {0};
+
+		if (delay_ns == 0)
+			delay_ns = 1; /* an all-zero it_value would disarm the timer */
+		its.it_value.tv_sec = (time_t)(delay_ns / NSEC_PER_SEC);
+		its.it_value.tv_nsec = (long)(delay_ns % NSEC_PER_SEC);
+		cb->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (cb->fd < 0)
+			return -errno;
+		if (timerfd_settime(cb->fd, 0, &its, NULL) < 0)
+			goto fail;
 	}
-	pthread_mutex_unlock(&d->lock);
-	return found;
+	cb->wait = event_loop_watch(d->ds->host.loop, cb->fd, cb->timer ? EPOLLIN : cb->events,
+				    on_callback_fd, d);
+	if (cb->wait)
+		return 0;
+fail:
+	e = -errno;
+	if (cb->timer)
+		close(cb->fd);
+	return e;
 }
 
-static int handle_add(struct vm_device *d, struct dev_handle *h, uint32_t events, event_fn fn)
+static void callbacks_disarm(void *ctx, struct plugin_cb *cb)
 {
-	int id;
+	struct vm_device *d = ctx;
 
-	pthread_mutex_lock(&d->lock);
-	if (d->handle_count == d->handle_cap) {
-		size_t cap = d->handle_cap ? d->handle_cap * 2 : 8;
-		struct dev_handle *n = realloc(d->handles, cap * sizeof(*n));
-
-		if (!n) {
-			pthread_mutex_unlock(&d->lock);
-			return -ENOMEM;
-		}
-		d->handles = n;
-		d->handle_cap = cap;
-	}
-	id = h->id = d->next_id++;
-	/* Registered under the lock, so the callback cannot fire before the handle exists. */
-	h->watch = event_loop_watch(d->vm->loop, h->fd, events, fn, d);
-	if (!h->watch) {
-		int e = -errno;
-
-		pthread_mutex_unlock(&d->lock);
-		return e;
-	}
-	d->handles[d->handle_count++] = *h;
-	pthread_mutex_unlock(&d->lock);
-	return id;
+	event_loop_unwatch(d->ds->host.loop, cb->wait);
+	if (cb->timer)
+		close(cb->fd);
 }
 
-static void on_watch(void *opaque, int fd, uint32_t events)
-{
-	struct vm_device *d = opaque;
-	struct dev_handle h;
-
-	if (handle_find(d, false, fd, &h, false))
-		h.watch_cb(h.arg, h.id, events);
-}
+static const struct plugin_callbacks_wait vmm_wait = {
+    .arm = callbacks_arm,
+    .disarm = callbacks_disarm,
+};
 
 static int platform_watch_add(void *opaque, int fd, uint32_t events, plugin_watch_cb cb, void *arg)
 {
 	struct vm_device *d = opaque;
-	struct dev_handle h = {.fd = fd, .watch_cb = cb, .arg = arg};
 
-	return handle_add(d, &h, events, on_watch);
+	return plugin_callbacks_watch_add(&d->callbacks, fd, events, cb, arg);
 }
 
 static void platform_watch_remove(void *opaque, int id)
 {
 	struct vm_device *d = opaque;
-	struct dev_handle h;
 
-	if (handle_find(d, true, id, &h, true))
-		event_loop_unwatch(d->vm->loop, h.watch);
-}
-
-static void on_timer(void *opaque, int fd, uint32_t events)
-{
-	struct vm_device *d = opaque;
-	struct dev_handle h;
-
-	(void)events;
-	if (!handle_find(d, false, fd, &h, true))
-		return;
-	event_loop_unwatch(d->vm->loop, h.watch);
-	close(h.fd);
-	h.timer_cb(h.arg, h.id);
+	plugin_callbacks_watch_remove(&d->callbacks, id);
 }
 
 static int platform_timer_start(void *opaque, uint64_t delay_ns, plugin_timer_cb cb, void *arg)
 {
 	struct vm_device *d = opaque;
-	struct itimerspec its = {0};
-	struct dev_handle h = {.is_timer = true, .timer_cb = cb, .arg = arg};
-	int id;
 
-	if (delay_ns == 0)
-		delay_ns = 1; /* an all-zero it_value would disarm the timer */
-	its.it_value.tv_sec = (time_t)(delay_ns / 1000000000ULL);
-	its.it_value.tv_nsec = (long)(delay_ns % 1000000000ULL);
-	h.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (h.fd < 0)
-		return -errno;
-	if (timerfd_settime(h.fd, 0, &its, NULL) < 0) {
-		int e = -errno;
-
-		close(h.fd);
-		return e;
-	}
-	id = handle_add(d, &h, EPOLLIN, on_timer);
-	if (id < 0)
-		close(h.fd);
-	return id;
+	return plugin_callbacks_timer_start(&d->callbacks, delay_ns, cb, arg);
 }
 
 static void platform_timer_cancel(void *opaque, int id)
 {
 	struct vm_device *d = opaque;
-	struct dev_handle h;
 
-	if (!handle_find(d, true, id, &h, true))
-		return;
-	event_loop_unwatch(d->vm->loop, h.watch);
-	close(h.fd);
+	plugin_callbacks_timer_cancel(&d->callbacks, id);
 }
 
 /* Maps (size: the device memory's) or removes (size 0) the device memory's KVM memory slot. */
@@ -274,7 +216,7 @@ static int devmem_slot(const struct vm_device *d, uint64_t size)
 	    .userspace_addr = (uintptr_t)d->devmem_host,
 	};
 
-	return ioctl(d->vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
+	return d->ds->host.kvm->set_memslot(&d->ds->host, &region);
 }
 
 /*
@@ -287,8 +229,7 @@ static int platform_devmem_alloc(void *opaque, uint64_t size, bool guest_readonl
 				 uint64_t *gpa)
 {
 	struct vm_device *d = opaque;
-	struct vm *vm = d->vm;
-	struct vm_devices *ds = &vm->devices;
+	struct vm_devices *ds = d->ds;
 	uint64_t base = ds->devmem_next;
 	struct bus_region r = {.base = base, .size = size, .opaque = d, .name = d->name};
 	void *p;
@@ -310,7 +251,7 @@ static int platform_devmem_alloc(void *opaque, uint64_t size, bool guest_readonl
 	}
 	if (ds->devmem_count >= ds->count)
 		return -EBUSY; /* one range per device: cannot happen past the check above */
-	if (guest_readonly && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+	if (guest_readonly && ds->host.kvm->check_extension(&ds->host, KVM_CAP_READONLY_MEM) <= 0) {
 		log_error("%s: KVM cannot map memory read-only for the guest (no "
 			  "KVM_CAP_READONLY_MEM)",
 			  d->name);
@@ -328,7 +269,7 @@ static int platform_devmem_alloc(void *opaque, uint64_t size, bool guest_readonl
 		log_error("%s: KVM cannot map its device memory: %s", d->name, strerror(-rc));
 		goto fail;
 	}
-	if ((rc = bus_add(&vm->mmio, &r)) < 0) {
+	if ((rc = bus_add(ds->host.mmio, &r)) < 0) {
 		log_error("%s: device memory at %#llx: %s", d->name, (unsigned long long)base,
 			  strerror(-rc));
 		devmem_slot(d, 0);
@@ -364,7 +305,7 @@ static int clock_refuse(struct vm_device *d, const char *why)
 static int platform_clock_pair(void *opaque, uint32_t clock, struct ember_clock_pair *out)
 {
 	struct vm_device *d = opaque;
-	struct vm_clock *c = d->vm->devices.clock;
+	struct vm_clock *c = d->ds->clock;
 	struct kvm_clock_data data;
 	struct timex tx;
 
@@ -424,6 +365,38 @@ static const struct plugin_platform vm_platform = {
     .clock_pair = platform_clock_pair,
 };
 
+/* ---- the real KVM ioctls (vm_devices.h) ---- */
+
+static int kvm_irqfd(const struct vm_devices_host *host, const struct kvm_irqfd *irqfd)
+{
+	return ioctl(host->vm_fd, KVM_IRQFD, irqfd) < 0 ? -errno : 0;
+}
+
+static int kvm_ioeventfd(const struct vm_devices_host *host, const struct kvm_ioeventfd *ioeventfd)
+{
+	return ioctl(host->vm_fd, KVM_IOEVENTFD, ioeventfd) < 0 ? -errno : 0;
+}
+
+static int kvm_set_memslot(const struct vm_devices_host *host,
+			   const struct kvm_userspace_memory_region *region)
+{
+	return ioctl(host->vm_fd, KVM_SET_USER_MEMORY_REGION, region) < 0 ? -errno : 0;
+}
+
+static int kvm_check_extension(const struct vm_devices_host *host, long cap)
+{
+	int rc = ioctl(host->kvm_fd, KVM_CHECK_EXTENSION, cap);
+
+	return rc < 0 ? -errno : rc;
+}
+
+const struct vm_devices_kvm vm_devices_kvm_ioctls = {
+    .irqfd = kvm_irqfd,
+    .ioeventfd = kvm_ioeventfd,
+    .set_memslot = kvm_set_memslot,
+    .check_extension = kvm_check_extension,
+};
+
 int vm_devices_prepare(struct vm_devices *ds, const struct vm_config *cfg)
 {
 	char err[1024];
@@ -439,18 +412,16 @@ int vm_devices_prepare(struct vm_devices *ds, const struct vm_config *cfg)
 	}
 	for (size_t i = 0; i < cfg->device_count; i++) {
 		struct vm_device *d = &ds->devs[i];
-		const struct device_config *dc = &cfg->devices[i];
 
 		ds->count = i + 1;
+		d->ds = ds;
 		d->irq_fd = d->resample_fd = -1;
 		atomic_init(&d->create_log.active, false);
-		pthread_mutex_init(&d->lock, NULL);
-		if (plugin_load_by_name(dc->plugin, (const char *const *)cfg->plugin_dirs,
-					cfg->plugin_dir_count, &d->plugin, err, sizeof(err))) {
-			log_error("%s:%d: devices[%zu].plugin: %s", cfg->file, dc->line, i, err);
-			goto fail;
-		}
-		if (plugin_check_options(d->plugin, dc, cfg->file, i, &d->opts, err, sizeof(err))) {
+		plugin_callbacks_init(&d->callbacks, &vmm_wait, d);
+		/* The same loading and checks as `ember check`: messages name where a value was
+		 * written, in the VM's file or its profile. */
+		if (device_plugin_load(cfg, i, &d->plugin, err, sizeof(err)) ||
+		    device_options_check(cfg, i, d->plugin, &d->opts, err, sizeof(err))) {
 			log_error("%s", err);
 			goto fail;
 		}
@@ -494,7 +465,9 @@ static void on_notify(void *opaque, int fd, uint32_t events)
  */
 static int wire_irq(struct vm_device *d, bool edge)
 {
+	const struct vm_devices_host *host = &d->ds->host;
 	struct kvm_irqfd irqfd = {.gsi = d->gsi};
+	int rc;
 
 	d->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->irq_fd < 0)
@@ -507,17 +480,20 @@ static int wire_irq(struct vm_device *d, bool edge)
 		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
 		irqfd.resamplefd = (uint32_t)d->resample_fd;
 	}
-	if (ioctl(d->vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
-		return -errno;
+	if ((rc = host->kvm->irqfd(host, &irqfd)) < 0)
+		return rc;
 	if (edge)
 		return 0;
-	d->resample_watch = event_loop_watch(d->vm->loop, d->resample_fd, EPOLLIN, on_resample, d);
+	d->resample_watch = event_loop_watch(host->loop, d->resample_fd, EPOLLIN, on_resample, d);
 	return d->resample_watch ? 0 : -errno;
 }
 
 /* One ioeventfd per queue: a QueueNotify write of q completes in KVM and wakes the loop. */
 static int wire_notify(struct vm_device *d)
 {
+	const struct vm_devices_host *host = &d->ds->host;
+	int rc;
+
 	d->notify_fds = malloc(d->queue_count * sizeof(*d->notify_fds));
 	d->notify_watches = calloc(d->queue_count, sizeof(*d->notify_watches));
 	if (!d->notify_fds || !d->notify_watches)
@@ -536,10 +512,10 @@ static int wire_notify(struct vm_device *d)
 		if (d->notify_fds[q] < 0)
 			return -errno;
 		ev.fd = d->notify_fds[q];
-		if (ioctl(d->vm->vm_fd, KVM_IOEVENTFD, &ev) < 0)
-			return -errno;
+		if ((rc = host->kvm->ioeventfd(host, &ev)) < 0)
+			return rc;
 		d->notify_watches[q] =
-		    event_loop_watch(d->vm->loop, d->notify_fds[q], EPOLLIN, on_notify, d);
+		    event_loop_watch(host->loop, d->notify_fds[q], EPOLLIN, on_notify, d);
 		if (!d->notify_watches[q])
 			return -errno;
 	}
@@ -601,21 +577,20 @@ static int acpi_node(struct vm_devices *ds, const struct vm_device *d, size_t in
 	return 0;
 }
 
-static int create_one(struct vm_devices *ds, struct vm_device *d, struct vm *vm, size_t index,
+static int create_one(struct vm_devices *ds, struct vm_device *d, size_t index,
 		      struct device_slots *slots)
 {
 	struct plugin_instance_params params = {
 	    .plugin = d->plugin,
 	    .options = d->opts,
 	    .name = d->name,
-	    .mem = &vm->mem,
+	    .mem = ds->host.mem,
 	    .platform = &vm_platform,
 	    .platform_opaque = d,
 	};
 	char err[512], line[1024];
 	int rc;
 
-	d->vm = vm;
 	device_instance_name(ds->cfg, index, d->name, sizeof(d->name));
 	device_create_log_start(&d->create_log);
 	rc = plugin_instance_create(&params, &d->pi, err, sizeof(err));
@@ -644,7 +619,7 @@ static int create_one(struct vm_devices *ds, struct vm_device *d, struct vm *vm,
 		    d->base, d->size, plugin_instance_mmio_read, plugin_instance_mmio_write,
 		    d->pi,   d->name};
 
-		if ((rc = bus_add(&vm->mmio, &r)) < 0) {
+		if ((rc = bus_add(ds->host.mmio, &r)) < 0) {
 			log_error("%s: cannot map its window: %s", d->name, strerror(-rc));
 			return -1;
 		}
@@ -663,10 +638,11 @@ static int create_one(struct vm_devices *ds, struct vm_device *d, struct vm *vm,
 	return 0;
 }
 
-int vm_devices_create(struct vm_devices *ds, struct vm *vm)
+int vm_devices_create(struct vm_devices *ds, const struct vm_devices_host *host)
 {
 	struct device_slots slots;
 
+	ds->host = *host;
 	if (ds->count == 0)
 		return 0;
 	ds->acpi = calloc(ds->count, sizeof(*ds->acpi));
@@ -678,10 +654,10 @@ int vm_devices_create(struct vm_devices *ds, struct vm *vm)
 	}
 	ds->devmem_next = LAYOUT_DEVICE_MEM_GPA;
 	atomic_init(&ds->clock->state, VM_CLOCK_PENDING);
-	ds->clock->vm_fd = vm->vm_fd;
+	ds->clock->vm_fd = host->vm_fd;
 	device_slots_init(&slots);
 	for (size_t i = 0; i < ds->count; i++) {
-		int rc = create_one(ds, &ds->devs[i], vm, i, &slots);
+		int rc = create_one(ds, &ds->devs[i], i, &slots);
 
 		if (rc)
 			return rc;
@@ -705,13 +681,11 @@ static void destroy_one(struct vm_device *d)
 			log_warn("%s: the plugin left %u watch(es) or timer(s) behind", d->name,
 				 leaks);
 	}
-	/* What the plugin left behind was removed by plugin_instance_destroy through us. */
-	for (size_t i = 0; i < d->handle_count; i++) {
-		event_loop_unwatch(d->vm->loop, d->handles[i].watch);
-		if (d->handles[i].is_timer)
-			close(d->handles[i].fd);
-	}
-	free(d->handles);
+	/*
+	 * What the plugin left behind was removed by plugin_instance_destroy through us; fini
+	 * drops anything else (nothing, today) the same way.
+	 */
+	plugin_callbacks_fini(&d->callbacks);
 	/* The instance is gone, so nothing writes the pages any more; the vCPUs stopped too. */
 	if (d->devmem_host) {
 		int rc = devmem_slot(d, 0);
@@ -724,19 +698,18 @@ static void destroy_one(struct vm_device *d)
 	}
 	for (unsigned q = 0; q < d->queue_count && d->notify_fds; q++) {
 		if (d->notify_watches && d->notify_watches[q])
-			event_loop_unwatch(d->vm->loop, d->notify_watches[q]);
+			event_loop_unwatch(d->ds->host.loop, d->notify_watches[q]);
 		close_fd(&d->notify_fds[q]);
 	}
 	free(d->notify_fds);
 	free(d->notify_watches);
 	if (d->resample_watch)
-		event_loop_unwatch(d->vm->loop, d->resample_watch);
+		event_loop_unwatch(d->ds->host.loop, d->resample_watch);
 	close_fd(&d->irq_fd);
 	close_fd(&d->resample_fd);
 	plugin_options_free(d->opts);
 	if (d->plugin)
 		plugin_unload(d->plugin);
-	pthread_mutex_destroy(&d->lock);
 }
 
 void vm_devices_destroy(struct vm_devices *ds)
@@ -757,7 +730,7 @@ void vm_devices_destroy(struct vm_devices *ds)
  * wrong. The offset changes only when the guest writes its TSC (Linux does not) or on a host
  * whose TSC is unstable, where KVM_GET_CLOCK gives no host TSC anyway.
  */
-void vm_devices_vcpus_ready(struct vm_devices *ds, struct vm *vm)
+void vm_devices_vcpus_ready(struct vm_devices *ds, int vcpu0_fd)
 {
 	struct vm_clock *c = ds->clock;
 	uint64_t offset = 0;
@@ -766,12 +739,11 @@ void vm_devices_vcpus_ready(struct vm_devices *ds, struct vm *vm)
 	    .attr = KVM_VCPU_TSC_OFFSET,
 	    .addr = (uintptr_t)&offset,
 	};
-	int caps, khz, vm_khz, fd;
+	int caps, khz, vm_khz, fd = vcpu0_fd;
 
 	if (!c)
 		return; /* no devices */
-	fd = vm->vcpu_count ? vm->vcpus[0].fd : -1;
-	caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK);
+	caps = ds->host.kvm->check_extension(&ds->host, KVM_CAP_ADJUST_CLOCK);
 	if (caps < 0 || (caps & KVM_CLOCK_PAIR) != KVM_CLOCK_PAIR)
 		snprintf(c->why, sizeof(c->why),
 			 "this KVM cannot read its clock with the host TSC (KVM_CAP_ADJUST_CLOCK "
@@ -787,7 +759,7 @@ void vm_devices_vcpus_ready(struct vm_devices *ds, struct vm *vm)
 		snprintf(c->why, sizeof(c->why), "KVM_GET_TSC_KHZ: %s",
 			 khz < 0 ? strerror(errno) : "no TSC frequency");
 	/* The VM's default is the host's frequency (KVM_CAP_VM_TSC_CONTROL, Linux 6.0+). */
-	else if ((vm_khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0)) > 0 && vm_khz != khz)
+	else if ((vm_khz = ioctl(ds->host.vm_fd, KVM_GET_TSC_KHZ, 0)) > 0 && vm_khz != khz)
 		snprintf(c->why, sizeof(c->why),
 			 "the guest's TSC runs at %d kHz, scaled from the host's %d kHz (not "
 			 "supported)",

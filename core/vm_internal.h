@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The VM's parts, shared by vm.c (build, run, teardown), vcpu.c (the vCPU threads) and
- * console.c (stdin to the UART). Not a public interface.
+ * console.c (stdin to the UART); nothing else includes this header. The plugin devices
+ * (vm_devices.c) get only what struct vm_devices_host hands them, and the core devices
+ * (serial_8250.c, i8042.c, acpi_pm.c) only their callbacks. Not a public interface.
  */
 #ifndef EMBER_VM_INTERNAL_H
 #define EMBER_VM_INTERNAL_H
@@ -22,12 +24,6 @@
 #include <termios.h>
 
 struct vm;
-
-/*
- * KVM memory slots: guest RAM region i (at most two, guest_mem.h) is slot i; device memory
- * takes VM_SLOT_DEVMEM and up, one slot per device that has some.
- */
-#define VM_SLOT_DEVMEM 2
 
 struct vcpu {
 	struct vm *vm;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,14 +80,14 @@ void virtio_mmio_free(struct virtio_mmio *t)
 
 static void raise_interrupt(struct virtio_mmio *t, uint32_t bit)
 {
-	__atomic_fetch_or(&t->interrupt_status, bit, __ATOMIC_SEQ_CST);
+	atomic_fetch_or(&t->interrupt_status, bit);
 	if (t->env.set_irq)
 		t->env.set_irq(t->env.opaque, 1);
 }
 
 bool virtio_mmio_irq_pending(const struct virtio_mmio *t)
 {
-	return __atomic_load_n(&t->interrupt_status, __ATOMIC_SEQ_CST) != 0;
+	return atomic_load(&t->interrupt_status) != 0;
 }
 
 void virtio_mmio_set_needs_reset(struct virtio_mmio *t, const char *why)
@@ -109,7 +110,7 @@ void virtio_mmio_reset(struct virtio_mmio *t)
 	t->driver_features = 0;
 	t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
 	t->status = 0;
-	if (__atomic_exchange_n(&t->interrupt_status, 0, __ATOMIC_SEQ_CST) && t->env.set_irq)
+	if (atomic_exchange(&t->interrupt_status, 0) && t->env.set_irq)
 		t->env.set_irq(t->env.opaque, 0);
 	if (t->ops->reset)
 		t->ops->reset(t->inst);
@@ -258,7 +259,7 @@ static uint32_t read_register(struct virtio_mmio *t, uint64_t offset)
 	case VIRTIO_MMIO_QUEUE_READY:
 		return q ? q->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
-		return __atomic_load_n(&t->interrupt_status, __ATOMIC_SEQ_CST);
+		return atomic_load(&t->interrupt_status);
 	case VIRTIO_MMIO_STATUS:
 		return t->status;
 	case VIRTIO_MMIO_SHM_LEN_LOW:
@@ -305,8 +306,7 @@ static void write_register(struct virtio_mmio *t, uint64_t offset, uint32_t v)
 		virtio_mmio_queue_notify(t, v);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
-		if (!__atomic_and_fetch(&t->interrupt_status, ~v, __ATOMIC_SEQ_CST) &&
-		    t->env.set_irq)
+		if (!(atomic_fetch_and(&t->interrupt_status, ~v) & ~v) && t->env.set_irq)
 			t->env.set_irq(t->env.opaque, 0);
 		break;
 	case VIRTIO_MMIO_STATUS:

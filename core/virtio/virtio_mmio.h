@@ -100,7 +100,7 @@ struct virtio_mmio {
 	uint32_t driver_features_sel;
 	uint32_t queue_sel;
 	uint32_t status;
-	uint32_t interrupt_status; /* atomic: read by irq_pending from the resample path */
+	_Atomic uint32_t interrupt_status; /* read by irq_pending from the resample path */
 	uint32_t config_generation;
 	struct virtq *queues;
 	/*

@@ -45,6 +45,14 @@ struct virtq_chain {
 	struct ember_vq_segment segs[];
 };
 
+/*
+ * The ring accesses below are the one place in core/ that keeps GCC's __atomic builtins instead
+ * of <stdatomic.h>. The rings are guest memory: bytes the guest's driver writes, not C11 atomic
+ * objects, and atomic_load/atomic_store are defined only on _Atomic objects (reading guest RAM
+ * through a cast to _Atomic uint16_t * is not valid C). The builtins act on plain, naturally
+ * aligned integers with the same memory orders, which on x86-64 are single loads and stores,
+ * as the driver on the other side of the ring expects.
+ */
 static inline uint16_t *ring16(uint8_t *ring, uint32_t off)
 {
 	return (uint16_t *)(void *)(ring + off);

@@ -54,65 +54,39 @@ static void fake_irq_set(void *opaque, int level)
 	h->irq_level = level;
 }
 
-static struct harness_cb *new_cb(struct harness *h)
+/*
+ * The registry's waiting part here: a timer is due at the fake clock plus its delay
+ * (harness_advance fires it); a watch needs nothing until harness_poll polls its fd.
+ */
+static int fake_arm(void *ctx, struct plugin_cb *cb, uint64_t delay_ns)
 {
-	for (size_t i = 0; i < HARNESS_MAX_CBS; i++)
-		if (!h->cbs[i].used) {
-			h->cbs[i] = (struct harness_cb){.used = true, .id = h->next_id++};
-			return &h->cbs[i];
-		}
-	return NULL;
+	struct harness *h = H(ctx);
+
+	if (cb->timer)
+		cb->deadline_ns = h->now_ns + delay_ns;
+	return 0;
 }
 
-static struct harness_cb *find_cb(struct harness *h, int id, bool timer)
-{
-	for (size_t i = 0; i < HARNESS_MAX_CBS; i++)
-		if (h->cbs[i].used && h->cbs[i].id == id && h->cbs[i].timer == timer)
-			return &h->cbs[i];
-	return NULL;
-}
+static const struct plugin_callbacks_wait fake_wait = {.arm = fake_arm};
 
 static int fake_watch_add(void *opaque, int fd, uint32_t events, plugin_watch_cb cb, void *arg)
 {
-	struct harness_cb *c = new_cb(H(opaque));
-
-	if (!c)
-		return -ENOSPC;
-	c->fd = fd;
-	c->events = events;
-	c->watch_cb = cb;
-	c->arg = arg;
-	return c->id;
+	return plugin_callbacks_watch_add(&H(opaque)->callbacks, fd, events, cb, arg);
 }
 
 static void fake_watch_remove(void *opaque, int id)
 {
-	struct harness_cb *c = find_cb(H(opaque), id, false);
-
-	if (c)
-		c->used = false;
+	plugin_callbacks_watch_remove(&H(opaque)->callbacks, id);
 }
 
 static int fake_timer_start(void *opaque, uint64_t delay_ns, plugin_timer_cb cb, void *arg)
 {
-	struct harness *h = H(opaque);
-	struct harness_cb *c = new_cb(h);
-
-	if (!c)
-		return -ENOSPC;
-	c->timer = true;
-	c->deadline_ns = h->now_ns + delay_ns;
-	c->timer_cb = cb;
-	c->arg = arg;
-	return c->id;
+	return plugin_callbacks_timer_start(&H(opaque)->callbacks, delay_ns, cb, arg);
 }
 
 static void fake_timer_cancel(void *opaque, int id)
 {
-	struct harness_cb *c = find_cb(H(opaque), id, true);
-
-	if (c)
-		c->used = false;
+	plugin_callbacks_timer_cancel(&H(opaque)->callbacks, id);
 }
 
 static uint64_t fake_clock_ns(void *opaque)
@@ -253,7 +227,7 @@ int harness_try_init(struct harness *h)
 	h->mem.ram_bytes = HARNESS_RAM0_SIZE + HARNESS_RAM1_SIZE;
 	h->alloc_next = HARNESS_RAM0_GPA + PAGE; /* leave the first page unused */
 	h->now_ns = 1000000000ULL;		 /* a clock that is not zero */
-	h->next_id = 1;
+	plugin_callbacks_init_fixed(&h->callbacks, h->cbs, HARNESS_MAX_CBS, &fake_wait, h);
 	/* A plausible pair: 2 GHz TSC, 2023-11-14 22:13:20 UTC, TAI - UTC = 37 s. */
 	h->clock = (struct ember_clock_pair){
 	    .struct_size = sizeof(struct ember_clock_pair),
@@ -296,7 +270,7 @@ unsigned harness_fini(struct harness *h)
 
 	plugin_unload(h->plugin);
 	h->plugin = NULL;
-	leaks += harness_callbacks(h);
+	leaks += plugin_callbacks_fini(&h->callbacks); /* those still registered */
 	for (int i = 0; i < 2; i++)
 		if (h->maps[i])
 			munmap(h->maps[i], h->map_sizes[i]);
@@ -431,24 +405,14 @@ void harness_write8(struct harness *h, uint64_t offset, uint8_t v)
 void harness_advance(struct harness *h, uint64_t ns)
 {
 	uint64_t end = h->now_ns + ns;
+	struct plugin_cb due;
 
-	for (;;) {
-		struct harness_cb *due = NULL;
-
-		for (size_t i = 0; i < HARNESS_MAX_CBS; i++) {
-			struct harness_cb *c = &h->cbs[i];
-
-			if (c->used && c->timer && c->deadline_ns <= end &&
-			    (!due || c->deadline_ns < due->deadline_ns))
-				due = c;
-		}
-		if (!due)
-			break;
-		if (due->deadline_ns > h->now_ns)
-			__atomic_store_n(&h->now_ns, due->deadline_ns, __ATOMIC_RELAXED);
-		due->used = false; /* one-shot: gone before it runs, as in the VMM */
+	/* One-shot: the registry drops each timer before it runs, as in the VMM. */
+	while (plugin_callbacks_take_due(&h->callbacks, end, &due)) {
+		if (due.deadline_ns > h->now_ns)
+			__atomic_store_n(&h->now_ns, due.deadline_ns, __ATOMIC_RELAXED);
 		h->timers_fired++;
-		due->timer_cb(due->arg, due->id);
+		plugin_callbacks_run(&due, 0);
 	}
 	__atomic_store_n(&h->now_ns, end, __ATOMIC_RELAXED);
 }
@@ -456,16 +420,16 @@ void harness_advance(struct harness *h, uint64_t ns)
 unsigned harness_poll(struct harness *h)
 {
 	unsigned ran = 0;
+	struct plugin_cb c;
 
 	for (size_t i = 0; i < HARNESS_MAX_CBS; i++) {
-		struct harness_cb c = h->cbs[i];
 		struct pollfd p;
 
-		if (!c.used || c.timer)
+		if (!plugin_callbacks_at(&h->callbacks, i, &c) || c.timer)
 			continue;
 		p = (struct pollfd){.fd = c.fd, .events = (short)c.events};
 		if (poll(&p, 1, 0) == 1 && p.revents) {
-			c.watch_cb(c.arg, c.id, (uint32_t)p.revents);
+			plugin_callbacks_run(&c, (uint32_t)p.revents);
 			ran++;
 		}
 	}
@@ -476,6 +440,7 @@ unsigned harness_callbacks(const struct harness *h)
 {
 	unsigned n = 0;
 
+	/* The registry's slots are ours to read (single-threaded, plugin_callbacks.h). */
 	for (size_t i = 0; i < HARNESS_MAX_CBS; i++)
 		n += h->cbs[i].used;
 	return n;

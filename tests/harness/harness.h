@@ -6,11 +6,13 @@
  * GPA-adjacent regions at a non-zero base, each between PROT_NONE guard pages (an overrun
  * faults instead of passing silently, and a buffer across the two regions must be refused);
  * an interrupt line that counts raises; fd watches dispatched by harness_poll; one-shot timers
- * on a fake clock that only harness_advance moves; a guest-panic counter; a log buffer; and the
- * ABI 1.2 platform services: device memory (zeroed pages between guard pages, at a fake
- * guest-physical address outside RAM) and a clock pair (a settable guest TSC / realtime pair
- * that moves with the fake clock). The device code under test is ember's own (plugin loader,
- * option checks, host table, transport, virtqueues), linked from the core's device-host library.
+ * on a fake clock that only harness_advance moves (both kept in the core's registry,
+ * plugin_callbacks.h, as in the VMM: only the waiting is the harness's own); a guest-panic
+ * counter; a log buffer; and the ABI 1.2 platform services: device memory (zeroed pages between
+ * guard pages, at a fake guest-physical address outside RAM) and a clock pair (a settable guest
+ * TSC / realtime pair that moves with the fake clock). The device code under test is ember's
+ * own (plugin loader, option checks, host table, transport, virtqueues), linked from the core's
+ * device-host library.
  *
  * Built twice: for ember's own tests with EMBER_BUILD_ROOT (plugins named without a path are
  * searched in the build tree first), and without it inside the installed vendor kit
@@ -28,6 +30,7 @@
 #include <stdint.h>
 
 #include "guest_mem.h"
+#include "plugin_callbacks.h"
 #include "plugin_instance.h"
 #include "plugin_loader.h"
 
@@ -44,17 +47,11 @@ typedef void (*harness_mmio_read_fn)(void *opaque, uint64_t offset, void *data, 
 typedef void (*harness_mmio_write_fn)(void *opaque, uint64_t offset, const void *data,
 				      uint32_t len);
 
-struct harness_cb {
-	bool used;
-	bool timer;
-	int id;
-	int fd;
-	uint32_t events;
-	uint64_t deadline_ns;
-	plugin_watch_cb watch_cb;
-	plugin_timer_cb timer_cb;
-	void *arg;
-};
+/*
+ * A watch or timer: the registry's record (used, timer, id, fd, events, deadline_ns, the
+ * callback and its arg), under the name the harness always gave it.
+ */
+#define harness_cb plugin_cb
 
 struct harness {
 	struct guest_mem mem;
@@ -68,8 +65,9 @@ struct harness {
 	unsigned irq_raises;
 	unsigned panics;
 	uint32_t panic_events;
+	/* Watches and timers: the registry over cbs (read-only for tests: slots with .used). */
 	struct harness_cb cbs[HARNESS_MAX_CBS];
-	int next_id;
+	struct plugin_callbacks callbacks;
 	char log[HARNESS_LOG_SIZE];
 	size_t log_len;
 	bool log_stderr; /* also print each line (as does HARNESS_VERBOSE=1 in the environment) */

@@ -14,6 +14,9 @@
 # on top of the tests' own time).
 
 dir=$BENCH_DIR
+# nested_hold_vm (tools/lib/nested.sh, copied here by tools/bench).
+# shellcheck source=SCRIPTDIR/../lib/nested.sh
+. "$dir/nested.sh"
 vm=$dir/bench-vm
 work=${TMPDIR:-/tmp}/bench-blk.$$
 mkdir -p "$work"
@@ -34,12 +37,8 @@ why() {
 	info "$1: console: $(tr -d '\r' <"$work/$1.out" 2>/dev/null | tail -n 6 | tr '\n' '|')"
 }
 
-# Without L1's own holder (tests/e2e/l1-image holds one), hold one empty KVM VM for the run.
-holder=''
-if [ "${E2E_MODE:-}" != nested ]; then
-	"$vm" -H &
-	holder=$!
-fi
+# One KVM VM held for the whole run (bench-vm -H; in L1, /init's), as bench-run.sh does.
+nested_hold_vm "$vm" -H
 
 info "L1/host: $(grep -c ^processor /proc/cpuinfo) CPUs, $(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo) MiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
 t=$(cut -d' ' -f1 /proc/uptime)
@@ -137,9 +136,6 @@ while [ "$i" -le "$runs" ]; do
 	i=$((i + 1))
 done
 info "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ -n "$holder" ]; then
-	kill "$holder" 2>/dev/null
-	wait "$holder" 2>/dev/null
-fi
+nested_release_vm
 rm -rf "$work"
 echo BENCH-END

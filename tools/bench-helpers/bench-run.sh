@@ -12,6 +12,9 @@
 # BENCH_PHASES (any of "boot mem many"; default all).
 
 dir=$BENCH_DIR
+# nested_hold_vm (tools/lib/nested.sh, copied here by tools/bench).
+# shellcheck source=SCRIPTDIR/../lib/nested.sh
+. "$dir/nested.sh"
 vm=$dir/bench-vm
 work=${TMPDIR:-/tmp}/bench-work.$$
 mkdir -p "$work"
@@ -71,10 +74,10 @@ run_qemu() {
 # value KEY LINE: the value of KEY=... in LINE.
 value() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 
-# Hold one empty KVM VM for the whole run (see bench-vm -H): creating and destroying the measured
-# VMs then never patches the kernel's text, which an L1 under QEMU's software CPU may not survive.
-"$vm" -H &
-holder=$!
+# One KVM VM held for the whole run (see bench-vm -H; in L1, /init's): creating and destroying
+# the measured VMs then never patches the kernel's text, which an L1 under QEMU's software CPU
+# may not survive.
+nested_hold_vm "$vm" -H
 
 ember_cfg boot 128 ''
 ember_cfg idle 128 'bench.idle=1'
@@ -160,7 +163,6 @@ while phase many && [ "$i" -le "$many_runs" ]; do
 	i=$((i + 1))
 done
 info "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-kill "$holder" 2>/dev/null
-wait "$holder" 2>/dev/null
+nested_release_vm
 rm -rf "$work"
 echo BENCH-END
