@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char *path_resolve(const char *config_file, const char *path)
 {
@@ -15,4 +16,19 @@ char *path_resolve(const char *config_file, const char *path)
 	if (asprintf(&out, "%.*s/%s", (int)(slash - config_file), config_file, path) < 0)
 		return NULL;
 	return out;
+}
+
+int path_exe_dir(char *out, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", out, size - 1);
+	char *slash;
+
+	if (n <= 0 || (size_t)n >= size - 1)
+		return -1;
+	out[n] = '\0';
+	slash = strrchr(out, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	return 0;
 }

@@ -7,10 +7,18 @@
 #ifndef EMBER_PATH_H
 #define EMBER_PATH_H
 
+#include <stddef.h>
+
 /*
  * path joined to the folder of config_file (unchanged when absolute, or when config_file has no
  * folder part); not canonicalised. malloc'ed; NULL when out of memory.
  */
 char *path_resolve(const char *config_file, const char *path);
+
+/*
+ * The running executable's folder into out (size bytes), from which ember finds what it installs
+ * beside itself (plugins, profiles). Returns 0, or -1 without /proc or when it does not fit.
+ */
+int path_exe_dir(char *out, size_t size);
 
 #endif

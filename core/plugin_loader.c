@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "plugin_tables.h"
 #include "virtio/virtio_mmio.h"
 
@@ -31,7 +32,7 @@
 #define OPTION_COUNT_MAX 256u
 #define MMIO_SIZE_MAX	 0x10000u
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t size, const char *fmt, ...)
+int plugin_fail(char *err, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -144,11 +145,11 @@ int plugin_copy_option_table(const char *path, const char *what, const void *tab
 		return 0;
 	if (count > OPTION_COUNT_MAX || !table ||
 	    stride < offsetof(struct ember_option, reserved) || stride > STRUCT_SIZE_MAX)
-		return fail(err, size, "%s: bad %s table (%u entries of %u bytes)", path, what,
-			    count, stride);
+		return plugin_fail(err, size, "%s: bad %s table (%u entries of %u bytes)", path,
+				   what, count, stride);
 	opts = calloc(count, sizeof(*opts));
 	if (!opts)
-		return fail(err, size, "%s: out of memory", path);
+		return plugin_fail(err, size, "%s: out of memory", path);
 	for (uint32_t i = 0; i < count; i++) {
 		struct ember_option *o = &opts[i];
 		const char *why = NULL;
@@ -175,8 +176,8 @@ int plugin_copy_option_table(const char *path, const char *what, const void *tab
 			if (!strcmp(opts[j].name, o->name))
 				why = "is documented twice";
 		if (why) {
-			fail(err, size, "%s: %s %u (%s) %s", path, what, i,
-			     o->name && strlen(o->name) < 64 ? o->name : "?", why);
+			plugin_fail(err, size, "%s: %s %u (%s) %s", path, what, i,
+				    o->name && strlen(o->name) < 64 ? o->name : "?", why);
 			free(opts);
 			return -1;
 		}
@@ -203,39 +204,42 @@ static int check_ops(struct plugin *p, char *err, size_t size)
 	struct ember_device_ops *o = &p->ops;
 
 	if (!src)
-		return fail(err, size, "%s: descriptor has no ops table", p->path);
+		return plugin_fail(err, size, "%s: descriptor has no ops table", p->path);
 	if (src->struct_size < offsetof(struct ember_device_ops, reserved) ||
 	    src->struct_size > STRUCT_SIZE_MAX)
-		return fail(err, size, "%s: ops table size %u is not valid", p->path,
-			    src->struct_size);
+		return plugin_fail(err, size, "%s: ops table size %u is not valid", p->path,
+				   src->struct_size);
 	if (plugin_copy_struct(o, sizeof(*o), src, src->struct_size))
-		return fail(err, size,
-			    "%s: ops table of %u bytes has non-zero entries beyond the %zu this "
-			    "ember knows",
-			    p->path, src->struct_size, sizeof(*o));
+		return plugin_fail(
+		    err, size,
+		    "%s: ops table of %u bytes has non-zero entries beyond the %zu this "
+		    "ember knows",
+		    p->path, src->struct_size, sizeof(*o));
 	if (o->reserved0 || !plugin_all_zero(o->reserved, sizeof(o->reserved)))
-		return fail(err, size, "%s: ops table has reserved entries set", p->path);
+		return plugin_fail(err, size, "%s: ops table has reserved entries set", p->path);
 	if (o->save || o->restore)
-		return fail(
+		return plugin_fail(
 		    err, size,
 		    "%s: ops table sets save/restore, which this ember (ABI %u.%u) does not "
 		    "call yet (snapshots)",
 		    p->path, EMBER_ABI_MAJOR, EMBER_ABI_MINOR);
 	if (!o->control != !p->desc.control_count)
-		return fail(err, size, "%s: ops.control and the descriptor's controls go together",
-			    p->path);
+		return plugin_fail(err, size,
+				   "%s: ops.control and the descriptor's controls go together",
+				   p->path);
 	if (!o->metrics_read != !p->desc.metric_count)
-		return fail(err, size,
-			    "%s: ops.metrics_read and the descriptor's metrics go together",
-			    p->path);
+		return plugin_fail(err, size,
+				   "%s: ops.metrics_read and the descriptor's metrics go together",
+				   p->path);
 	if (!o->create || !o->destroy)
-		return fail(err, size, "%s: ops table lacks create or destroy", p->path);
+		return plugin_fail(err, size, "%s: ops table lacks create or destroy", p->path);
 	if (p->desc.kind == EMBER_DEVICE_VIRTIO && !o->queue_notify)
-		return fail(err, size, "%s: virtio device without queue_notify", p->path);
+		return plugin_fail(err, size, "%s: virtio device without queue_notify", p->path);
 	/* A device without registers (mmio_size 0, ABI 1.2) has nothing to decode. */
 	if (p->desc.kind == EMBER_DEVICE_MMIO && p->desc.mmio_size && !o->mmio_read &&
 	    !o->mmio_write)
-		return fail(err, size, "%s: MMIO device without mmio_read or mmio_write", p->path);
+		return plugin_fail(err, size, "%s: MMIO device without mmio_read or mmio_write",
+				   p->path);
 	o->struct_size = sizeof(*o);
 	p->desc.ops = o;
 	return 0;
@@ -252,11 +256,12 @@ static int check_kind(struct plugin *p, char *err, size_t size)
 		    qmax > EMBER_VIRTIO_MAX_QUEUE_SIZE || (qmax & (qmax - 1)) ||
 		    d->virtio_config_size > VIRTIO_MMIO_CONFIG_MAX || d->mmio_size || d->acpi_hid ||
 		    d->acpi_cid || d->acpi_resources)
-			return fail(err, size,
-				    "%s: bad virtio fields (device id %u, %u queues of at most %u, "
-				    "config %u bytes; mmio_size and the acpi fields must be unset)",
-				    p->path, d->virtio_device_id, d->virtio_queue_count, qmax,
-				    d->virtio_config_size);
+			return plugin_fail(
+			    err, size,
+			    "%s: bad virtio fields (device id %u, %u queues of at most %u, "
+			    "config %u bytes; mmio_size and the acpi fields must be unset)",
+			    p->path, d->virtio_device_id, d->virtio_queue_count, qmax,
+			    d->virtio_config_size);
 		return 0;
 	}
 	if (d->kind == EMBER_DEVICE_MMIO) {
@@ -266,15 +271,17 @@ static int check_kind(struct plugin *p, char *err, size_t size)
 
 		if ((d->mmio_size == 0 && !windowless) || d->mmio_size > MMIO_SIZE_MAX ||
 		    d->virtio_device_id || d->virtio_queue_count || qmax || d->virtio_config_size)
-			return fail(err, size,
-				    "%s: bad MMIO fields (mmio_size %u, want 1..%u, or 0 with ACPI "
-				    "resources that list no window; virtio fields must be zero)",
-				    p->path, d->mmio_size, MMIO_SIZE_MAX);
+			return plugin_fail(
+			    err, size,
+			    "%s: bad MMIO fields (mmio_size %u, want 1..%u, or 0 with ACPI "
+			    "resources that list no window; virtio fields must be zero)",
+			    p->path, d->mmio_size, MMIO_SIZE_MAX);
 		if (d->acpi_hid && !valid_hid(d->acpi_hid))
-			return fail(err, size, "%s: acpi_hid is not an ACPI or PNP id", p->path);
+			return plugin_fail(err, size, "%s: acpi_hid is not an ACPI or PNP id",
+					   p->path);
 		return plugin_check_acpi(p, err, size);
 	}
-	return fail(err, size, "%s: unknown device kind %u", p->path, d->kind);
+	return plugin_fail(err, size, "%s: unknown device kind %u", p->path, d->kind);
 }
 
 /* Negotiation first (its three words never move), then the descriptor's shape. */
@@ -283,38 +290,40 @@ static int check_desc(struct plugin *p, const struct ember_plugin_desc *src, cha
 	struct ember_plugin_desc *d = &p->desc;
 
 	if (src->abi_major != EMBER_ABI_MAJOR)
-		return fail(err, size,
-			    "%s: built for ember device ABI %u.%u, this ember has ABI %u.%u (the "
-			    "major must match)",
-			    p->path, src->abi_major, src->abi_minor_required, EMBER_ABI_MAJOR,
-			    EMBER_ABI_MINOR);
+		return plugin_fail(
+		    err, size,
+		    "%s: built for ember device ABI %u.%u, this ember has ABI %u.%u (the "
+		    "major must match)",
+		    p->path, src->abi_major, src->abi_minor_required, EMBER_ABI_MAJOR,
+		    EMBER_ABI_MINOR);
 	if (src->abi_minor_required > EMBER_ABI_MINOR)
-		return fail(
+		return plugin_fail(
 		    err, size,
 		    "%s: requires ember device ABI %u.%u or newer, this ember has ABI %u.%u",
 		    p->path, src->abi_major, src->abi_minor_required, EMBER_ABI_MAJOR,
 		    EMBER_ABI_MINOR);
 	if (src->struct_size < offsetof(struct ember_plugin_desc, reserved) ||
 	    src->struct_size > STRUCT_SIZE_MAX)
-		return fail(err, size, "%s: descriptor size %u is not valid", p->path,
-			    src->struct_size);
+		return plugin_fail(err, size, "%s: descriptor size %u is not valid", p->path,
+				   src->struct_size);
 	if (plugin_copy_struct(d, sizeof(*d), src, src->struct_size))
-		return fail(err, size,
-			    "%s: descriptor of %u bytes has non-zero fields beyond the %zu this "
-			    "ember (ABI %u.%u) knows",
-			    p->path, src->struct_size, sizeof(*d), EMBER_ABI_MAJOR,
-			    EMBER_ABI_MINOR);
+		return plugin_fail(
+		    err, size,
+		    "%s: descriptor of %u bytes has non-zero fields beyond the %zu this "
+		    "ember (ABI %u.%u) knows",
+		    p->path, src->struct_size, sizeof(*d), EMBER_ABI_MAJOR, EMBER_ABI_MINOR);
 	d->struct_size = sizeof(*d);
 	if (d->reserved0 || !plugin_all_zero(d->reserved, sizeof(d->reserved)) ||
 	    (d->flags & ~EMBER_DESC_F_IRQ) || (d->kind != EMBER_DEVICE_MMIO && d->flags))
-		return fail(err, size, "%s: descriptor has reserved fields or flags set", p->path);
+		return plugin_fail(err, size, "%s: descriptor has reserved fields or flags set",
+				   p->path);
 	if (plugin_name_error(d->name))
-		return fail(err, size, "%s: plugin name \"%.64s\": %s", p->path,
-			    d->name ? d->name : "", plugin_name_error(d->name));
+		return plugin_fail(err, size, "%s: plugin name \"%.64s\": %s", p->path,
+				   d->name ? d->name : "", plugin_name_error(d->name));
 	if (!d->vendor || !d->version)
-		return fail(err, size, "%s: descriptor lacks vendor or version", p->path);
+		return plugin_fail(err, size, "%s: descriptor lacks vendor or version", p->path);
 	if (d->reserved1 || !plugin_all_zero(d->reserved2, sizeof(d->reserved2)))
-		return fail(err, size, "%s: descriptor has reserved fields set", p->path);
+		return plugin_fail(err, size, "%s: descriptor has reserved fields set", p->path);
 	if (check_kind(p, err, size) || check_ops(p, err, size) || check_options(p, err, size) ||
 	    plugin_check_tables(p, err, size))
 		return -1;
@@ -331,24 +340,24 @@ int plugin_load_file(const char *path, struct plugin **out, char *err, size_t er
 	p = calloc(1, sizeof(*p));
 	if (!p || !(p->path = strdup(path))) {
 		free(p);
-		return fail(err, err_size, "%s: out of memory", path);
+		return plugin_fail(err, err_size, "%s: out of memory", path);
 	}
 	/* LOCAL: plugins never see each other's symbols; NOW: an unresolved symbol fails here. */
 	p->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!p->handle) {
-		fail(err, err_size, "%s: cannot load: %s", path, dlerror());
+		plugin_fail(err, err_size, "%s: cannot load: %s", path, dlerror());
 		goto fail;
 	}
 	*(void **)(&entry) = dlsym(p->handle, EMBER_PLUGIN_ENTRY_NAME);
 	if (!entry) {
-		fail(err, err_size, "%s: not an ember plugin (no %s symbol)", path,
-		     EMBER_PLUGIN_ENTRY_NAME);
+		plugin_fail(err, err_size, "%s: not an ember plugin (no %s symbol)", path,
+			    EMBER_PLUGIN_ENTRY_NAME);
 		goto fail;
 	}
 	src = entry(EMBER_ABI_MAJOR, EMBER_ABI_MINOR);
 	if (!src) {
-		fail(err, err_size, "%s: the plugin declined ember device ABI %u.%u", path,
-		     EMBER_ABI_MAJOR, EMBER_ABI_MINOR);
+		plugin_fail(err, err_size, "%s: the plugin declined ember device ABI %u.%u", path,
+			    EMBER_ABI_MAJOR, EMBER_ABI_MINOR);
 		goto fail;
 	}
 	if (check_desc(p, src, err, err_size))
@@ -372,28 +381,12 @@ void plugin_unload(struct plugin *p)
 	free(p);
 }
 
-/* The running executable's folder. Returns 0, or -1 without /proc or when it does not fit. */
-static int exe_dir(char *out, size_t size)
-{
-	ssize_t n = readlink("/proc/self/exe", out, size - 1);
-	char *slash;
-
-	if (n <= 0 || (size_t)n >= size - 1)
-		return -1;
-	out[n] = '\0';
-	slash = strrchr(out, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	return 0;
-}
-
 int plugin_install_dir(char *out, size_t size)
 {
 	char dir[PATH_MAX];
 	int w;
 
-	if (exe_dir(dir, sizeof(dir)))
+	if (path_exe_dir(dir, sizeof(dir)))
 		return -1;
 	w = snprintf(out, size, "%s/%s", dir, EMBER_PLUGIN_RELDIR);
 	return w < 0 || (size_t)w >= size ? -1 : 0;
@@ -407,7 +400,7 @@ static int build_tree_dir(char *out, size_t size)
 	size_t root = strlen(EMBER_BUILD_ROOT_DIR);
 	int w;
 
-	if (exe_dir(dir, sizeof(dir)) || strncmp(dir, EMBER_BUILD_ROOT_DIR, root) ||
+	if (path_exe_dir(dir, sizeof(dir)) || strncmp(dir, EMBER_BUILD_ROOT_DIR, root) ||
 	    (dir[root] != '/' && dir[root] != '\0'))
 		return -1;
 	w = snprintf(out, size, "%s/plugins", EMBER_BUILD_ROOT_DIR);
@@ -445,8 +438,8 @@ int plugin_load_by_name(const char *name, const char *const *dirs, size_t ndirs,
 
 	*out = NULL;
 	if (plugin_name_error(name))
-		return fail(err, err_size, "plugin name \"%.64s\": %s", name,
-			    plugin_name_error(name));
+		return plugin_fail(err, err_size, "plugin name \"%.64s\": %s", name,
+				   plugin_name_error(name));
 	search_path_init(&s, dirs, ndirs);
 	for (size_t i = 0; i < s.count; i++) {
 		int w = snprintf(path, sizeof(path), "%s/%s.so", s.dirs[i], name);
@@ -456,17 +449,17 @@ int plugin_load_by_name(const char *name, const char *const *dirs, size_t ndirs,
 		if (plugin_load_file(path, out, err, err_size))
 			return -1;
 		if (strcmp((*out)->desc.name, name)) {
-			fail(err, err_size, "%s: descriptor names plugin \"%s\", not \"%s\"", path,
-			     (*out)->desc.name, name);
+			plugin_fail(err, err_size, "%s: descriptor names plugin \"%s\", not \"%s\"",
+				    path, (*out)->desc.name, name);
 			plugin_unload(*out);
 			*out = NULL;
 			return -1;
 		}
 		return 0;
 	}
-	return fail(err, err_size, "plugin \"%s\" not found (looked for %s.so in %zu folders%s%s)",
-		    name, name, s.count, s.count ? ", the last " : "",
-		    s.count ? s.dirs[s.count - 1] : "");
+	return plugin_fail(
+	    err, err_size, "plugin \"%s\" not found (looked for %s.so in %zu folders%s%s)", name,
+	    name, s.count, s.count ? ", the last " : "", s.count ? s.dirs[s.count - 1] : "");
 }
 
 static int is_plugin_file(const struct dirent *e)

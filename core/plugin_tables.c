@@ -13,16 +13,6 @@
 #define TABLE_STRIDE_MAX 4096u
 #define ACPI_ID_MAX	 16u
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, size, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* A _CID: an ACPI/PNP id or a compatible-id string such as "VMCLOCK" ([A-Z0-9_], 1..16). */
 static bool valid_cid(const char *s)
 {
@@ -43,24 +33,25 @@ int plugin_check_acpi(const struct plugin *p, char *err, size_t size)
 	uint32_t known = EMBER_ACPI_RES_MMIO | EMBER_ACPI_RES_DEVMEM | EMBER_ACPI_RES_IRQ;
 
 	if (d->acpi_cid && (!d->acpi_hid || !valid_cid(d->acpi_cid)))
-		return fail(err, size,
-			    "%s: acpi_cid needs an acpi_hid and must be [A-Z0-9_], 1..%u chars",
-			    p->path, ACPI_ID_MAX);
+		return plugin_fail(
+		    err, size, "%s: acpi_cid needs an acpi_hid and must be [A-Z0-9_], 1..%u chars",
+		    p->path, ACPI_ID_MAX);
 	if (!res)
 		return 0;
 	if (res & ~known)
-		return fail(err, size, "%s: acpi_resources has unknown bits (%#x)", p->path,
-			    res & ~known);
+		return plugin_fail(err, size, "%s: acpi_resources has unknown bits (%#x)", p->path,
+				   res & ~known);
 	if (!d->acpi_hid)
-		return fail(err, size, "%s: acpi_resources without an acpi_hid (no ACPI node)",
-			    p->path);
+		return plugin_fail(
+		    err, size, "%s: acpi_resources without an acpi_hid (no ACPI node)", p->path);
 	if ((res & EMBER_ACPI_RES_IRQ) && !(d->flags & EMBER_DESC_F_IRQ))
-		return fail(err, size,
-			    "%s: acpi_resources lists an interrupt the device lacks "
-			    "(EMBER_DESC_F_IRQ)",
-			    p->path);
+		return plugin_fail(err, size,
+				   "%s: acpi_resources lists an interrupt the device lacks "
+				   "(EMBER_DESC_F_IRQ)",
+				   p->path);
 	if ((res & EMBER_ACPI_RES_MMIO) && d->mmio_size == 0)
-		return fail(err, size, "%s: acpi_resources lists a window of 0 bytes", p->path);
+		return plugin_fail(err, size, "%s: acpi_resources lists a window of 0 bytes",
+				   p->path);
 	return 0;
 }
 
@@ -74,12 +65,12 @@ static int check_controls(struct plugin *p, char *err, size_t size)
 	if (d->control_count > TABLE_COUNT_MAX || !src ||
 	    d->control_size < offsetof(struct ember_control, reserved) ||
 	    d->control_size > TABLE_STRIDE_MAX)
-		return fail(err, size, "%s: bad control table (%u entries of %u bytes)", p->path,
-			    d->control_count, d->control_size);
+		return plugin_fail(err, size, "%s: bad control table (%u entries of %u bytes)",
+				   p->path, d->control_count, d->control_size);
 	p->controls = calloc(d->control_count, sizeof(*p->controls));
 	p->control_params = calloc(d->control_count, sizeof(*p->control_params));
 	if (!p->controls || !p->control_params)
-		return fail(err, size, "%s: out of memory", p->path);
+		return plugin_fail(err, size, "%s: out of memory", p->path);
 	for (uint32_t i = 0; i < d->control_count; i++) {
 		struct ember_control *ctl = &p->controls[i];
 		char what[64];
@@ -87,15 +78,17 @@ static int check_controls(struct plugin *p, char *err, size_t size)
 		if (plugin_copy_struct(ctl, sizeof(*ctl), src + (size_t)i * d->control_size,
 				       d->control_size) ||
 		    ctl->reserved0 || !plugin_all_zero(ctl->reserved, sizeof(ctl->reserved)))
-			return fail(err, size, "%s: control %u has fields this ember does not know",
-				    p->path, i);
+			return plugin_fail(err, size,
+					   "%s: control %u has fields this ember does not know",
+					   p->path, i);
 		if (!plugin_valid_name(ctl->name, 31, false, true))
-			return fail(err, size, "%s: control %u has a bad name (want [a-z0-9_])",
-				    p->path, i);
+			return plugin_fail(err, size,
+					   "%s: control %u has a bad name (want [a-z0-9_])",
+					   p->path, i);
 		for (uint32_t j = 0; j < i; j++)
 			if (!strcmp(p->controls[j].name, ctl->name))
-				return fail(err, size, "%s: control %s is declared twice", p->path,
-					    ctl->name);
+				return plugin_fail(err, size, "%s: control %s is declared twice",
+						   p->path, ctl->name);
 		snprintf(what, sizeof(what), "control %s parameter", ctl->name);
 		if (plugin_copy_option_table(p->path, what, ctl->params, ctl->param_count,
 					     ctl->param_size, &p->control_params[i], err, size))
@@ -119,29 +112,30 @@ static int check_metrics(struct plugin *p, char *err, size_t size)
 	if (d->metric_count > TABLE_COUNT_MAX || !src ||
 	    d->metric_size < offsetof(struct ember_metric, reserved) ||
 	    d->metric_size > TABLE_STRIDE_MAX)
-		return fail(err, size, "%s: bad metric table (%u entries of %u bytes)", p->path,
-			    d->metric_count, d->metric_size);
+		return plugin_fail(err, size, "%s: bad metric table (%u entries of %u bytes)",
+				   p->path, d->metric_count, d->metric_size);
 	p->metrics = calloc(d->metric_count, sizeof(*p->metrics));
 	if (!p->metrics)
-		return fail(err, size, "%s: out of memory", p->path);
+		return plugin_fail(err, size, "%s: out of memory", p->path);
 	for (uint32_t i = 0; i < d->metric_count; i++) {
 		struct ember_metric *m = &p->metrics[i];
 
 		if (plugin_copy_struct(m, sizeof(*m), src + (size_t)i * d->metric_size,
 				       d->metric_size) ||
 		    !plugin_all_zero(m->reserved, sizeof(m->reserved)))
-			return fail(err, size, "%s: metric %u has fields this ember does not know",
-				    p->path, i);
+			return plugin_fail(err, size,
+					   "%s: metric %u has fields this ember does not know",
+					   p->path, i);
 		if (!plugin_valid_name(m->name, 63, false, true))
-			return fail(err, size, "%s: metric %u has a bad name (want [a-z0-9_])",
-				    p->path, i);
+			return plugin_fail(
+			    err, size, "%s: metric %u has a bad name (want [a-z0-9_])", p->path, i);
 		if (m->kind != EMBER_METRIC_COUNTER && m->kind != EMBER_METRIC_GAUGE)
-			return fail(err, size, "%s: metric %s has an unknown kind %u", p->path,
-				    m->name, m->kind);
+			return plugin_fail(err, size, "%s: metric %s has an unknown kind %u",
+					   p->path, m->name, m->kind);
 		for (uint32_t j = 0; j < i; j++)
 			if (!strcmp(p->metrics[j].name, m->name))
-				return fail(err, size, "%s: metric %s is declared twice", p->path,
-					    m->name);
+				return plugin_fail(err, size, "%s: metric %s is declared twice",
+						   p->path, m->name);
 		m->struct_size = sizeof(*m);
 	}
 	d->metrics = p->metrics;
@@ -183,12 +177,12 @@ static int check_syscalls(struct plugin *p, char *err, size_t size)
 	if (d->syscall_count > TABLE_COUNT_MAX || !src ||
 	    d->syscall_size < offsetof(struct ember_syscall_rule, reserved) ||
 	    d->syscall_size > TABLE_STRIDE_MAX)
-		return fail(err, size, "%s: bad syscall table (%u entries of %u bytes)", p->path,
-			    d->syscall_count, d->syscall_size);
+		return plugin_fail(err, size, "%s: bad syscall table (%u entries of %u bytes)",
+				   p->path, d->syscall_count, d->syscall_size);
 	p->syscalls = calloc(d->syscall_count, sizeof(*p->syscalls));
 	p->syscall_nrs = calloc(d->syscall_count, sizeof(*p->syscall_nrs));
 	if (!p->syscalls || !p->syscall_nrs)
-		return fail(err, size, "%s: out of memory", p->path);
+		return plugin_fail(err, size, "%s: out of memory", p->path);
 	for (uint32_t i = 0; i < d->syscall_count; i++) {
 		struct ember_syscall_rule *r = &p->syscalls[i];
 		const char *why;
@@ -196,22 +190,23 @@ static int check_syscalls(struct plugin *p, char *err, size_t size)
 		if (plugin_copy_struct(r, sizeof(*r), src + (size_t)i * d->syscall_size,
 				       d->syscall_size) ||
 		    r->reserved0 || !plugin_all_zero(r->reserved, sizeof(r->reserved)))
-			return fail(err, size,
-				    "%s: syscall rule %u has fields this ember does not "
-				    "know",
-				    p->path, i);
+			return plugin_fail(err, size,
+					   "%s: syscall rule %u has fields this ember does not "
+					   "know",
+					   p->path, i);
 		if (!r->name || !plugin_valid_name(r->name, 63, false, true))
-			return fail(err, size, "%s: syscall rule %u has a bad name", p->path, i);
+			return plugin_fail(err, size, "%s: syscall rule %u has a bad name", p->path,
+					   i);
 		p->syscall_nrs[i] = seccomp_syscall_resolve_name(r->name);
 		if (p->syscall_nrs[i] == __NR_SCMP_ERROR)
-			return fail(err, size,
-				    "%s: syscall rule %u names \"%s\", which is not a "
-				    "system call here",
-				    p->path, i, r->name);
+			return plugin_fail(err, size,
+					   "%s: syscall rule %u names \"%s\", which is not a "
+					   "system call here",
+					   p->path, i, r->name);
 		why = syscall_rule_error(r);
 		if (why)
-			return fail(err, size, "%s: syscall rule %u (%s) %s", p->path, i, r->name,
-				    why);
+			return plugin_fail(err, size, "%s: syscall rule %u (%s) %s", p->path, i,
+					   r->name, why);
 		r->struct_size = sizeof(*r);
 	}
 	d->syscalls = p->syscalls;

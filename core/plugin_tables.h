@@ -14,6 +14,9 @@
 
 #include "plugin_loader.h"
 
+/* Writes one line into err (size bytes) and returns -1: the loader's way to fail. */
+int plugin_fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Linux's copy_struct_from_user: zero-fill a smaller source; -E2BIG for a larger non-zero tail. */
 int plugin_copy_struct(void *dst, size_t dst_size, const void *src, size_t src_size);
 bool plugin_all_zero(const void *p, size_t n);

@@ -3,6 +3,7 @@
 #include "profile.h"
 
 #include "ember_profile_paths.h"
+#include "path.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,22 +30,6 @@ const char *profile_name_error(const char *name)
 	return NULL;
 }
 
-/* The running executable's folder. Returns 0, or -1 without /proc or when it does not fit. */
-static int exe_dir(char *out, size_t size)
-{
-	ssize_t n = readlink("/proc/self/exe", out, size - 1);
-	char *slash;
-
-	if (n <= 0 || (size_t)n >= size - 1)
-		return -1;
-	out[n] = '\0';
-	slash = strrchr(out, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	return 0;
-}
-
 /* dir made canonical when it exists (messages then name /opt/ember/share/..., not bin/../). */
 static void add_dir(struct profile_dirs *dirs, const char *dir)
 {
@@ -62,7 +47,7 @@ void profile_dirs_get(struct profile_dirs *dirs)
 	size_t root = strlen(EMBER_PROFILE_BUILD_ROOT);
 
 	dirs->count = 0;
-	if (exe_dir(exe, sizeof(exe)))
+	if (path_exe_dir(exe, sizeof(exe)))
 		return;
 	if (snprintf(dir, sizeof(dir), "%s/%s", exe, EMBER_PROFILE_RELDIR) < (int)sizeof(dir))
 		add_dir(dirs, dir);
