@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "log.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +23,49 @@ void log_set_level(enum log_level max)
 	log_max = max;
 }
 
+/*
+ * ember's own messages must never hang it: on a stderr nobody reads (a pipe whose reader stopped)
+ * a line waits at most LOG_WAIT_MS for room and is then dropped and counted; the next line that
+ * gets through says how many went. Guest data never goes this way (the console keeps its
+ * back-pressure); these are ember's diagnostics.
+ */
+#define LOG_WAIT_MS 1000
+
+static atomic_ulong log_dropped;
+
+static void log_write(const char *line, size_t n)
+{
+	struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
+	unsigned long dropped;
+	char note[96];
+	int r;
+
+	do
+		r = poll(&p, 1, LOG_WAIT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0 || !(p.revents & POLLOUT)) {
+		atomic_fetch_add(&log_dropped, 1);
+		return;
+	}
+	dropped = atomic_exchange(&log_dropped, 0);
+	if (dropped) {
+		int k = snprintf(note, sizeof(note),
+				 "ember: warning: %lu log lines dropped: stderr was not writable\n",
+				 dropped);
+
+		if (write(STDERR_FILENO, note, (size_t)k) < 0)
+			return;
+	}
+	/* One write per message so lines from different threads never interleave. */
+	if (write(STDERR_FILENO, line, n) < 0)
+		return;
+}
+
+unsigned long log_dropped_lines(void)
+{
+	return atomic_load(&log_dropped);
+}
+
 /* Writes one line, after a "N similar messages suppressed" line when suppressed is not 0. */
 __attribute__((format(printf, 3, 0))) static void
 log_vline(enum log_level level, unsigned long suppressed, const char *fmt, va_list ap)
@@ -35,9 +81,7 @@ log_vline(enum log_level level, unsigned long suppressed, const char *fmt, va_li
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	/* One write per message so lines from different threads never interleave. */
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
+	log_write(line, (size_t)n);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

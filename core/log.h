@@ -17,6 +17,9 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Call before any other thread starts: the level is read without a lock. */
+/* Lines dropped because stderr stayed unwritable (log.c says when), not yet reported. */
+unsigned long log_dropped_lines(void);
+
 void log_set_level(enum log_level max);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

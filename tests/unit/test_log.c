@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SUPPRESSED " similar messages suppressed"
@@ -248,4 +249,40 @@ Test(log, virtio_transport_lines_are_rate_limited)
 	cr_assert_geq(lines, 1, "the first one must be logged");
 	cr_assert_leq(lines, 10 + 1, "10000 bad Status writes logged %d lines", lines);
 	virtio_mmio_free(&t);
+}
+
+/* A stderr nobody reads (a full pipe) costs a line a bounded wait, never a hang. */
+Test(log, a_full_stderr_pipe_drops_lines_instead_of_hanging)
+{
+	int p[2], saved = dup(STDERR_FILENO);
+	struct timespec t0, t1;
+	char buf[65536];
+	ssize_t n;
+	double secs;
+
+	cr_assert_eq(pipe2(p, O_NONBLOCK), 0);
+	while (write(p[1], buf, sizeof(buf)) > 0)
+		;				  /* fill it: the reader never reads */
+	cr_assert_eq(fcntl(p[1], F_SETFL, 0), 0); /* ember's stderr blocks, as it would */
+	cr_assert_geq(dup2(p[1], STDERR_FILENO), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	log_msg(LOG_WARN, "nobody reads this");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_assert_lt(secs, 2.0, "a log line blocked %.1f s on a full stderr", secs);
+	cr_assert_eq(log_dropped_lines(), 1);
+	/* Once there is room again, the next line says what was lost. */
+	while (read(p[0], buf, sizeof(buf)) > 0 && fcntl(p[0], F_SETFL, O_NONBLOCK) == 0)
+		;
+	log_msg(LOG_WARN, "readable again");
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_assert(strstr(buf, "1 log lines dropped"), "%s", buf);
+	cr_assert(strstr(buf, "readable again"), "%s", buf);
+	cr_assert_eq(log_dropped_lines(), 0);
 }
