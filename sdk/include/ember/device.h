@@ -490,9 +490,10 @@ struct ember_host {
 			    const char *name, const char *value);
 
 	/*
-	 * A thread of the plugin's own, started by ember so that it begins with SIGINT, SIGTERM and
-	 * SIGHUP blocked, named "NAME" (up to 15 chars) and under the plugin-thread seccomp filter
-	 * (EMBER_THREAD_OWN rules). From create or any op/callback; returns 0 with *handle set, or
+	 * A thread of the plugin's own, started by ember so that it begins with every signal
+	 * blocked (ember reads its signals through a signalfd only), named "NAME" (up to 15 chars),
+	 * and, once ember installs seccomp filters, under the plugin-thread filter (the
+	 * EMBER_THREAD_OWN rules). From create or any op/callback; returns 0 with *handle set, or
 	 * a negative errno. thread_join waits for fn to return (from destroy, before freeing what
 	 * the thread uses) and releases the handle. The rules for a plugin's threads (top of this
 	 * file) apply.
