@@ -184,3 +184,40 @@ e2e_tool() {
 		echo "$E2E_DIR/../../tools/$1"
 	fi
 }
+
+# The newer guest (tools/guest-image --newer: a Debian cloud kernel with ptp_vmclock, in
+# E2E_GUEST_NEWER, set by tests/e2e/run when it exists). guest_newer takes guest's arguments and
+# writes NAME.cfg booting that kernel (as vmlinuz-newer) with noxsave on its command line (the
+# 7.x kernels panic without it under nested KVM); its initrd keeps modules under
+# /lib/modules/KREL with a modules.dep, so the script can modprobe (ptp_vmclock, ptp_kvm), and
+# has /bin/phc-compare (tests/e2e/phc-compare.c). Fails the case when there is no newer guest.
+guest_newer() {
+	[ -n "${E2E_GUEST_NEWER:-}" ] && [ -f "$E2E_GUEST_NEWER/initrd.cpio.gz" ] ||
+		fail "no newer guest (E2E_GUEST_NEWER unset or empty): run tools/guest-image --newer"
+	{
+		# shellcheck disable=SC2016 # expanded in the guest
+		echo 'fact() { echo "E2E_FACT $1=$2"; }'
+		cat
+	} >"$1.test.sh"
+	_gsave=$E2E_GUEST
+	E2E_GUEST=$E2E_GUEST_NEWER
+	initrd_with_script "$1.test.sh" "$1.initrd"
+	E2E_GUEST=$_gsave
+	[ -e vmlinuz-newer ] || ln -s "$E2E_GUEST_NEWER/vmlinuz" vmlinuz-newer
+	cat >"$1.cfg" <<EOF2
+# e2e case ${E2E_CASE:-} (newer guest kernel $(guest_newer_release))
+machine = { vcpus = $2; memory_mib = $3; };
+boot = {
+  kernel = "vmlinuz-newer";
+  initrd = "$1.initrd";
+  cmdline = "$GUEST_CMDLINE noxsave ember.end=$4${5:+ $5}";
+};
+devices = ( ${DEVICES:-} );
+${PLUGIN_DIRS:+plugin_dirs = [ $PLUGIN_DIRS ];}
+EOF2
+}
+
+# The newer guest kernel's release (uname -r), e.g. 7.3.4+deb13-cloud-amd64; empty when none.
+guest_newer_release() {
+	sed -n 's/^KREL=//p' "${E2E_GUEST_NEWER:-/nonexistent}/kernel.env" 2>/dev/null
+}
