@@ -5,6 +5,8 @@
  *
  *   phc-compare DEV_A DEV_B SECONDS [A_MINUS_B_SEC]
  *
+ * DEV_A may be "sys": CLOCK_REALTIME itself (A - sys = 0), so the offset is the guest's clock
+ * against DEV_B (the vmclock-driver case checks that phc2sys steered it to within 1 ms).
  * Once every 100 ms, for SECONDS: both clocks against CLOCK_REALTIME with PTP_SYS_OFFSET_EXTENDED
  * (PTP_SYS_OFFSET where a driver lacks it), 5 samples each, keeping the sample with the narrowest
  * system-clock window; then offset = (A - sys) - (B - sys) - A_MINUS_B_SEC s (e.g. 37 for a TAI
@@ -85,22 +87,27 @@ static int64_t offs[MAX_N], wa[MAX_N], wb[MAX_N];
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: phc-compare DEV_A DEV_B SECONDS [A_MINUS_B_SEC]\n");
+		fprintf(stderr, "usage: phc-compare DEV_A|sys DEV_B SECONDS [A_MINUS_B_SEC]\n");
 		return 1;
 	}
-	int fa = open(argv[1], O_RDONLY), fb = open(argv[2], O_RDONLY);
+	int sys = strcmp(argv[1], "sys") == 0;
+	int fa = sys ? 0 : open(argv[1], O_RDONLY), fb = open(argv[2], O_RDONLY);
 	if (fa < 0 || fb < 0) {
 		fprintf(stderr, "phc-compare: cannot open %s: %s\n", fa < 0 ? argv[1] : argv[2],
 			strerror(errno));
 		return 1;
 	}
 	int secs = atoi(argv[3]);
+	if (secs <= 0 || secs * 10 > MAX_N) {
+		fprintf(stderr, "phc-compare: SECONDS must be 1 to %d\n", MAX_N / 10);
+		return 1;
+	}
 	int64_t shift = argc > 4 ? (int64_t)atoll(argv[4]) * 1000000000LL : 0;
 	int n = 0;
 	for (int i = 0; i < secs * 10 && n < MAX_N; i++) {
-		int64_t oa, ob, a, b;
+		int64_t oa = 0, ob, a = 0, b;
 		const char *dev = argv[1];
-		int r = phc_offset(fa, &oa, &a);
+		int r = sys ? 0 : phc_offset(fa, &oa, &a);
 		if (r == 0) {
 			dev = argv[2];
 			r = phc_offset(fb, &ob, &b);
