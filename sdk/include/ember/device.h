@@ -466,7 +466,8 @@ struct ember_host {
 	 * it in the ACPI node's _CRS when acpi_resources has EMBER_ACPI_RES_DEVMEM. Sets *host_ptr
 	 * (zeroed, page aligned, valid until destroy returns; the plugin writes it from any of its
 	 * threads, ordering with the guest is the device protocol's business) and *gpa. Returns 0,
-	 * -EINVAL (size or flags), -EBUSY (second call), -EPERM (outside create), -ENOMEM.
+	 * -EINVAL (size or flags), -EBUSY (second call), -EPERM (outside create), -ENOMEM, or
+	 * -ENOTSUP (no device memory on this host, or no read-only mappings when asked for one).
 	 */
 	int (*devmem_alloc)(const struct ember_host *host, uint64_t size, uint32_t flags,
 			    void **host_ptr, uint64_t *gpa);
@@ -495,8 +496,8 @@ struct ember_host {
 	 * and, once ember installs seccomp filters, under the plugin-thread filter (the
 	 * EMBER_THREAD_OWN rules). From create or any op/callback; returns 0 with *handle set, or
 	 * a negative errno. thread_join waits for fn to return (from destroy, before freeing what
-	 * the thread uses) and releases the handle. The rules for a plugin's threads (top of this
-	 * file) apply.
+	 * the thread uses) and releases the handle: 0, or -ENOENT for a handle it does not know.
+	 * The rules for a plugin's threads (top of this file) apply.
 	 */
 	int (*thread_start)(const struct ember_host *host, const char *name, void *(*fn)(void *),
 			    void *arg, uint64_t *handle);
