@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# e2e: alone (it measures time)
 # The guest's write of 123 to MMIO 0xC0000000 makes ember log
 # "ember: boot-timer: wall_ms=<float> cpu_ms=<float>".
 guest g 1 256 poweroff <<'G'

@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# e2e: alone (it measures time)
 # ember's stdout is a pipe nobody reads (`ember run vm.cfg | less` left alone, a supervisor that
 # stopped reading) and the guest prints without end: its vCPU blocks writing the console
 # (back-pressure: nothing is dropped), yet SIGTERM still ends ember at once with status 0.

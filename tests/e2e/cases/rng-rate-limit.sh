@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# e2e: alone (it measures time)
 # virtio-rng's rate limit: at rate_bytes_per_sec = R a read of 4 R bytes takes about 4 s (the
 # first burst, R/16, is free), and the same read without the limit is much quicker, so the check
 # fails when the limit does nothing. Directly on KVM: R = 64 KiB/s, 256 KiB. Nested, each 512-byte

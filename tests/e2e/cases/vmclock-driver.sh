@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# e2e: alone (it measures time)
 # vmclock with Linux's own driver: the newer guest (tools/guest-image --newer, Debian's newer
 # cloud kernel, which has ptp_vmclock) modprobes ptp_vmclock and ptp_kvm. Checks: the driver
 # registered a PTP clock (dmesg), /sys/class/ptp/ptpN/clock_name is vmclock0, /dev/vmclock0
