@@ -55,12 +55,23 @@ fail() {
 }
 
 # initrd_with_script SCRIPT OUT: the default guest initrd plus SCRIPT as /test.sh (the guest's
-# /init runs it). Linux unpacks each of several concatenated cpio archives.
+# /init runs it) and the files in $GUEST_BINS (if set; static programs) in /bin. Linux unpacks
+# each of several concatenated cpio archives.
 initrd_with_script() {
 	_d=$(mktemp -d)
 	cp "$1" "$_d/test.sh"
 	chmod 755 "$_d/test.sh"
-	(cd "$_d" && echo test.sh | cpio -o -H newc 2>/dev/null) | gzip -c >"$_d/test.cpio.gz" ||
+	_list=test.sh
+	if [ -n "${GUEST_BINS:-}" ]; then
+		mkdir -p "$_d/bin"
+		for _b in $GUEST_BINS; do
+			cp "$_b" "$_d/bin/" || fail "cannot add $_b to the guest"
+			_list="$_list bin/$(basename "$_b")"
+		done
+		_list="bin $_list"
+	fi
+	# shellcheck disable=SC2086 # a list of names on purpose
+	(cd "$_d" && printf '%s\n' $_list | cpio -o -H newc 2>/dev/null) | gzip -c >"$_d/test.cpio.gz" ||
 		fail "cannot pack $1 into a cpio"
 	cat "$E2E_GUEST/initrd.cpio.gz" "$_d/test.cpio.gz" >"$2"
 	rm -rf "$_d"
