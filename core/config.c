@@ -881,17 +881,43 @@ static int load_plugin_dirs(const struct loader *ld, struct vm_config *cfg)
 	return 0;
 }
 
+/* sandbox = { seccomp = BOOL; }: optional, the VM's file only (a profile has no such key). */
+static int load_sandbox(const struct loader *ld, struct vm_config *cfg)
+{
+	static const char *const keys[] = {"seccomp", NULL};
+	const config_setting_t *g =
+	    config_setting_get_member(config_root_setting(&cfg->lc), "sandbox");
+	const config_setting_t *s;
+
+	cfg->seccomp = true;
+	if (!g)
+		return 0;
+	if (!config_setting_is_group(g))
+		return fail(ld, g, "sandbox", "expected a group { seccomp = BOOL; }, got %s",
+			    type_name(g));
+	if (check_known_keys(ld, g, "sandbox.", keys, "seccomp"))
+		return -1;
+	s = config_setting_get_member(g, "seccomp");
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return fail(ld, s, "sandbox.seccomp", "expected true or false, got %s",
+			    type_name(s));
+	cfg->seccomp = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
 static int load_all(const struct loader *ld, struct vm_config *cfg)
 {
-	static const char *const keys[] = {"profile", "machine",     "boot",
-					   "devices", "plugin_dirs", NULL};
+	static const char *const keys[] = {"profile",	  "machine", "boot", "devices",
+					   "plugin_dirs", "sandbox", NULL};
 
 	if (parse_file(ld, &cfg->lc, ld->file))
 		return -1;
 	if (check_known_keys(ld, config_root_setting(&cfg->lc), "", keys,
-			     "profile, machine, boot, devices or plugin_dirs") ||
+			     "profile, machine, boot, devices, plugin_dirs or sandbox") ||
 	    load_profile(ld, cfg) || load_machine(ld, cfg) || load_boot(ld, cfg) ||
-	    load_plugin_dirs(ld, cfg) || load_devices(ld, cfg))
+	    load_plugin_dirs(ld, cfg) || load_sandbox(ld, cfg) || load_devices(ld, cfg))
 		return -1;
 	return 0;
 }

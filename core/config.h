@@ -7,6 +7,7 @@
  *   boot = { kernel = "vmlinuz"; initrd = "initrd.img"; cmdline = "console=ttyS0"; };
  *   devices = ( { plugin = "virtio-rng"; id = "rng"; ... }, { id = "root"; path = "r.img"; } );
  *   plugin_dirs = [ "plugins" ];   (optional: searched before ember's own plugin folder)
+ *   sandbox = { seccomp = false; }; (optional, the VM's file only: seccomp off, for debugging)
  *
  * A profile holds machine, boot and devices; the file that names it overrides machine and boot
  * key by key, and its devices override (same id), drop ({ id = "x"; remove = true; }) or add to
@@ -80,6 +81,7 @@ struct vm_config {
 	size_t device_count;
 	char **plugin_dirs; /* folders searched for plugins before ember's own; resolved */
 	size_t plugin_dir_count;
+	bool seccomp;	    /* sandbox.seccomp: per-thread seccomp filters (default true) */
 	char *profile_name; /* as the file names it ("serverless", "../p.cfg"), or NULL */
 	char *profile;	    /* the profile's file: found in ember's folder, or resolved */
 	struct vm_config_from from;

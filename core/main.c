@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ember's command line:
- *   ember run CONFIG     boot the VM CONFIG describes
+ *   ember run [--no-seccomp] CONFIG  boot the VM CONFIG describes (--no-seccomp: without
+ *                        the per-thread seccomp filters, for debugging)
  *   ember check [--print] CONFIG   validate CONFIG and create (then destroy) its devices
  *                        without KVM; start nothing; --print: show the resolved VM
  *   ember plugins [DIR...]  list the plugins found in DIR... and ember's own folder
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ember run CONFIG     boot the VM that CONFIG describes\n"
+		"       ember run --no-seccomp CONFIG  the same without seccomp (debugging)\n"
 		"       ember check CONFIG   validate CONFIG, create its devices without KVM\n"
 		"       ember check --print CONFIG  the same, and show the resolved VM\n"
 		"       ember plugins [DIR...]  list the plugins in DIR... and ember's own folder\n"
@@ -175,7 +177,7 @@ static int list_profiles(void)
 
 int main(int argc, char **argv)
 {
-	bool print = false;
+	bool print = false, no_seccomp = false;
 	struct vm_config cfg;
 	int status;
 
@@ -195,6 +197,15 @@ int main(int argc, char **argv)
 		return list_profiles();
 	if (argc == 4 && !strcmp(argv[1], "check") && !strcmp(argv[2], "--print")) {
 		print = true;
+		argv[2] = argv[3];
+		argc = 3;
+	}
+	if (argc == 3 && !strcmp(argv[2], "--no-seccomp")) {
+		usage(stderr);
+		return EMBER_EXIT_USAGE;
+	}
+	if (argc == 4 && !strcmp(argv[1], "run") && !strcmp(argv[2], "--no-seccomp")) {
+		no_seccomp = true;
 		argv[2] = argv[3];
 		argc = 3;
 	}
@@ -218,6 +229,8 @@ int main(int argc, char **argv)
 		vm_config_free(&cfg);
 		return status;
 	}
+	if (no_seccomp)
+		cfg.seccomp = false;
 	status = vm_run(&cfg);
 	vm_config_free(&cfg);
 	return status;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 char *path_resolve(const char *config_file, const char *path)
@@ -23,8 +24,18 @@ int path_exe_dir(char *out, size_t size)
 	ssize_t n = readlink("/proc/self/exe", out, size - 1);
 	char *slash;
 
-	if (n <= 0 || (size_t)n >= size - 1)
-		return -1;
+	if (n <= 0 || (size_t)n >= size - 1) {
+		/*
+		 * No /proc (inside ember-jailer's jail, docs/jailer.md): the path execve was
+		 * given, when it is absolute (the jailer runs /<exec name>).
+		 */
+		const char *fn = (const char *)getauxval(AT_EXECFN);
+
+		if (!fn || fn[0] != '/' || strlen(fn) >= size)
+			return -1;
+		n = (ssize_t)strlen(fn);
+		memcpy(out, fn, (size_t)n);
+	}
 	out[n] = '\0';
 	slash = strrchr(out, '/');
 	if (!slash)

@@ -17,7 +17,8 @@ char *path_resolve(const char *config_file, const char *path);
 
 /*
  * The running executable's folder into out (size bytes), from which ember finds what it installs
- * beside itself (plugins, profiles). Returns 0, or -1 without /proc or when it does not fit.
+ * beside itself (plugins, profiles): /proc/self/exe, or without /proc the absolute path execve
+ * was given (AT_EXECFN). Returns 0, or -1 when neither is known or it does not fit.
  */
 int path_exe_dir(char *out, size_t size);
 

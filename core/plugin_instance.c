@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -14,6 +15,7 @@
 
 #include "log.h"
 #include "plugin_control.h"
+#include "seccomp_install.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtqueue.h"
 
@@ -61,7 +63,8 @@ struct plugin_instance {
 	/* ABI 1.2 */
 	bool has_devmem;
 	uint64_t devmem_gpa, devmem_size;
-	struct pi_thread *threads; /* started and not joined yet */
+	struct pi_thread *threads;		  /* started and not joined yet */
+	const struct seccomp_prog *thread_filter; /* for threads thread_start starts; NULL: none */
 	uint64_t next_thread_id;
 	/* Queues whose pops hit the per-call budget, notified again from a timer (-1: none). */
 	uint64_t renotify;
@@ -85,6 +88,7 @@ static void renotify(void *arg, int id);
 static void enter(struct plugin_instance *pi)
 {
 	pthread_mutex_lock(&pi->lock);
+	seccomp_device_enter(pi->name, pi->plugin->desc.name);
 	if (pi->transport_up)
 		virtio_mmio_budget_reset(&pi->transport);
 }
@@ -98,6 +102,7 @@ static void leave(struct plugin_instance *pi)
 			pi->renotify_timer =
 			    pi->platform->timer_start(pi->popaque, 0, renotify, pi);
 	}
+	seccomp_device_leave();
 	pthread_mutex_unlock(&pi->lock);
 }
 
@@ -526,16 +531,48 @@ static int host_clock_pair(const struct ember_host *host, uint32_t clock,
 	return 0;
 }
 
-/* Block every signal in a plugin's thread: ember's signals are read by its signalfd only. */
+/*
+ * Block every signal in a plugin's thread: ember's signals are read by its signalfd only. The
+ * thread names itself, unblocks SIGSYS (a blocked one would kill ember without the report) and
+ * installs its filter before fn runs; a thread whose filter cannot be installed never runs fn.
+ */
 struct thread_start_arg {
 	void *(*fn)(void *);
 	void *arg;
+	struct plugin_instance *pi;
+	char name[16];
+	sem_t ready; /* posted once the thread is filtered: thread_start returns then */
 };
+
+static void *thread_trampoline(void *p)
+{
+	struct thread_start_arg a = *(struct thread_start_arg *)p;
+	sem_t *ready = &((struct thread_start_arg *)p)->ready;
+	sigset_t sys;
+	int rc;
+
+	pthread_setname_np(pthread_self(), a.name);
+	seccomp_thread_set(a.name);
+	seccomp_thread_owner(a.pi->name, a.pi->plugin->desc.name);
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
+	rc = a.pi->thread_filter ? seccomp_install(a.pi->thread_filter) : 0;
+	sem_post(ready); /* p is the starter's and gone after this */
+	if (rc) {
+		host_log(&a.pi->host, EMBER_LOG_ERROR,
+			 "thread %s: cannot install its seccomp filter (%s): it does not run",
+			 a.name, strerror(-rc));
+		return NULL;
+	}
+	return a.fn(a.arg);
+}
 
 static int host_thread_start(const struct ember_host *host, const char *name, void *(*fn)(void *),
 			     void *arg, uint64_t *handle)
 {
 	struct plugin_instance *pi = from_host(host);
+	struct thread_start_arg a = {.fn = fn, .arg = arg, .pi = pi};
 	struct pi_thread *t;
 	sigset_t all, old;
 	int rc;
@@ -547,16 +584,21 @@ static int host_thread_start(const struct ember_host *host, const char *name, vo
 	if (!t)
 		return -ENOMEM;
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	memcpy(a.name, t->name, sizeof(a.name));
+	sem_init(&a.ready, 0, 0);
 	/* The new thread inherits this mask, so no signal can reach it before it runs. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t->thread, NULL, fn, arg);
+	rc = pthread_create(&t->thread, NULL, thread_trampoline, &a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
+		sem_destroy(&a.ready);
 		free(t);
 		return -rc;
 	}
-	pthread_setname_np(t->thread, t->name);
+	while (sem_wait(&a.ready) < 0 && errno == EINTR)
+		;
+	sem_destroy(&a.ready);
 	t->id = ++pi->next_thread_id;
 	t->next = pi->threads;
 	pi->threads = t;
@@ -671,6 +713,7 @@ int plugin_instance_create(const struct plugin_instance_params *params,
 	pi->mem = params->mem;
 	pi->platform = params->platform;
 	pi->popaque = params->platform_opaque;
+	pi->thread_filter = params->thread_filter;
 	pi->is_virtio = p->desc.kind == EMBER_DEVICE_VIRTIO;
 	snprintf(pi->name, sizeof(pi->name), "%s", params->name);
 	pthread_mutex_init(&pi->lock, NULL);
@@ -733,7 +776,9 @@ unsigned plugin_instance_destroy(struct plugin_instance *pi)
 
 	if (!pi)
 		return 0;
+	seccomp_device_enter(pi->name, pi->plugin->desc.name);
 	pi->plugin->ops.destroy(pi->inst);
+	seccomp_device_leave();
 	leaks += release_leftovers(pi);
 	if (pi->renotify_timer >= 0 && pi->platform->timer_cancel)
 		pi->platform->timer_cancel(pi->popaque, pi->renotify_timer);

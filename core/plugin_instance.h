@@ -24,6 +24,7 @@
 
 #include "guest_mem.h"
 #include "plugin_loader.h"
+#include "seccomp_install.h"
 
 /* The platform calls these back on the event-loop thread, with the arg it was given. */
 typedef void (*plugin_watch_cb)(void *arg, int id, uint32_t revents);
@@ -83,6 +84,12 @@ struct plugin_instance_params {
 	const struct guest_mem *mem;	      /* must outlive the instance */
 	const struct plugin_platform *platform;
 	void *platform_opaque;
+	/*
+	 * The seccomp filter each thread the plugin starts with thread_start installs before its
+	 * function runs (seccomp_install.h); must outlive the instance. NULL: none (seccomp off,
+	 * or the test harness).
+	 */
+	const struct seccomp_prog *thread_filter;
 };
 
 struct plugin_instance;

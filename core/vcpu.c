@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -180,9 +181,21 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = vcpu->vm;
 	sigset_t set;
 
+	char name[16];
+	int rc;
+
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
+	seccomp_thread_set(name);
+	/* Before the first KVM_RUN: nothing the guest drives runs here unfiltered. */
+	if (vm->seccomp_on && (rc = seccomp_install(&vm->seccomp.vcpu))) {
+		log_error("vCPU %u: cannot install its seccomp filter: %s", vcpu->index,
+			  strerror(-rc));
+		vm_request_stop(vm, VM_STOP_ERROR);
+		return NULL;
+	}
 
 	if (vcpu->index == 0 && !atomic_exchange(&vm->first_run_logged, true))
 		log_debug("start-up: first KVM_RUN after wall_ms=%.3f cpu_ms=%.3f",

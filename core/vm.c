@@ -234,6 +234,7 @@ static int setup_core_devices(struct vm *vm)
 static int create_devices(struct vm *vm)
 {
 	const struct vm_devices_host host = {
+	    .thread_filters = vm->seccomp_on ? vm->seccomp.threads : NULL,
 	    .kvm_fd = vm->kvm_fd,
 	    .vm_fd = vm->vm_fd,
 	    .kvm = &vm_devices_kvm_ioctls,
@@ -368,6 +369,51 @@ static int exit_status(enum vm_stop_reason reason)
 	}
 }
 
+/*
+ * The filters are built once the plugins are loaded (what they declare) and before any device
+ * exists (a plugin may start a thread in create, which installs its filter at once).
+ */
+static int setup_seccomp(struct vm *vm, const struct vm_config *cfg)
+{
+	const struct plugin **plugins;
+	int rc;
+
+	if (!cfg->seccomp) {
+		log_warn("seccomp is off (--no-seccomp or sandbox.seccomp = false): nothing limits "
+			 "what a compromised device or vCPU thread can do");
+		return 0;
+	}
+	plugins = calloc(vm->devices.count + 1, sizeof(*plugins));
+	if (!plugins) {
+		log_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < vm->devices.count; i++)
+		plugins[i] = vm_devices_plugin(&vm->devices, i);
+	rc = seccomp_filters_build(&vm->seccomp, plugins, vm->devices.count);
+	free(plugins);
+	vm->seccomp_on = rc == 0;
+	return rc;
+}
+
+/*
+ * The main thread's filter, after the vCPU threads exist (a thread inherits its creator's
+ * filter, and theirs must not be narrowed by the event loop's) and before the loop dispatches
+ * anything the guest drives. Teardown then runs under it too.
+ */
+static int enter_event_loop_filter(struct vm *vm)
+{
+	int rc;
+
+	seccomp_thread_set("main");
+	if (!vm->seccomp_on)
+		return 0;
+	rc = seccomp_install(&vm->seccomp.event_loop);
+	if (rc)
+		log_error("cannot install the event loop's seccomp filter: %s", strerror(-rc));
+	return rc;
+}
+
 static void vm_teardown(struct vm *vm)
 {
 	if (vm->vcpus) {
@@ -396,12 +442,14 @@ static void vm_teardown(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	seccomp_filters_free(&vm->seccomp);
 }
 
 int vm_run(const struct vm_config *cfg)
 {
 	struct vm vm = {.kvm_fd = -1, .vm_fd = -1, .signal_fd = -1, .vcpu_count = cfg->vcpus};
 	struct linux_boot_info boot;
+	char err[512];
 	int status = EMBER_EXIT_ERROR;
 	int rc;
 
@@ -419,6 +467,8 @@ int vm_run(const struct vm_config *cfg)
 		status = EMBER_EXIT_USAGE;
 		goto out;
 	}
+	if (setup_seccomp(&vm, cfg))
+		goto out;
 	if (open_kvm(&vm) || create_vm(&vm, cfg) || setup_memory(&vm, cfg) ||
 	    setup_core_devices(&vm))
 		goto out;
@@ -427,6 +477,10 @@ int vm_run(const struct vm_config *cfg)
 		/* A device its plugin refuses is a configuration error, as `ember check` says. */
 		if (rc == VM_DEVICES_REFUSED)
 			status = EMBER_EXIT_USAGE;
+		goto out;
+	}
+	if (vm.seccomp_on && seccomp_check_threads(err, sizeof(err))) {
+		log_error("%s", err);
 		goto out;
 	}
 	if (setup_acpi(&vm, cfg) || load_guest(&vm, cfg, &boot) || setup_vcpus(&vm, &boot))
@@ -445,7 +499,9 @@ int vm_run(const struct vm_config *cfg)
 			break;
 		}
 	}
-	if (event_loop_run(vm.loop) < 0) {
+	if (enter_event_loop_filter(&vm))
+		vm_request_stop(&vm, VM_STOP_ERROR);
+	else if (event_loop_run(vm.loop) < 0) {
 		log_error("event loop: %s", strerror(errno));
 		vm_request_stop(&vm, VM_STOP_ERROR);
 	}

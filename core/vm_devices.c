@@ -432,6 +432,11 @@ fail:
 	return -1;
 }
 
+const struct plugin *vm_devices_plugin(const struct vm_devices *ds, size_t i)
+{
+	return i < ds->count ? ds->devs[i].plugin : NULL;
+}
+
 static void on_resample(void *opaque, int fd, uint32_t events)
 {
 	struct vm_device *d = opaque;
@@ -587,6 +592,7 @@ static int create_one(struct vm_devices *ds, struct vm_device *d, size_t index,
 	    .mem = ds->host.mem,
 	    .platform = &vm_platform,
 	    .platform_opaque = d,
+	    .thread_filter = ds->host.thread_filters ? &ds->host.thread_filters[index] : NULL,
 	};
 	char err[512], line[1024];
 	int rc;

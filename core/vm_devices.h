@@ -27,6 +27,8 @@
 #include "event_loop.h"
 #include "guest_mem.h"
 #include "linux_boot.h"
+#include "plugin_loader.h"
+#include "seccomp_install.h"
 #include "vm_stop.h"
 
 #include <linux/kvm.h>
@@ -74,6 +76,8 @@ struct vm_devices_host {
 	const struct guest_mem *mem; /* guest RAM for the instances */
 	vm_stop_fn stop;	     /* a guest panic: VM_STOP_GUEST_PANIC; any thread */
 	void *stop_opaque;
+	/* Per device (config order), the filter of the threads its plugin starts; NULL: none. */
+	const struct seccomp_prog *thread_filters;
 };
 
 struct vm_devices {
@@ -100,6 +104,9 @@ struct vm_devices {
  * success vm_devices_destroy undoes it (also without a create).
  */
 int vm_devices_prepare(struct vm_devices *ds, const struct vm_config *cfg);
+
+/* After prepare: device i's plugin (i < ds->count), for the seccomp filters. */
+const struct plugin *vm_devices_plugin(const struct vm_devices *ds, size_t i);
 
 /* vm_devices_create's answer when the configuration itself cannot be built (a plugin refused
  * to create its device, too many devices): ember exits 2, like `ember check` would. */

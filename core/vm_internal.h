@@ -13,6 +13,7 @@
 #include "event_loop.h"
 #include "guest_mem.h"
 #include "i8042.h"
+#include "seccomp_filter.h"
 #include "serial_8250.h"
 #include "vm_devices.h"
 #include "vm_stop.h"
@@ -62,6 +63,9 @@ struct vm {
 	struct event_watch *signal_watch;
 	atomic_int stop_reason; /* enum vm_stop_reason; the first request wins */
 	atomic_bool first_run_logged;
+	/* Built after the plugins load when the config and command line leave seccomp on. */
+	bool seccomp_on;
+	struct seccomp_filters seccomp;
 };
 
 /* Requests a stop (any thread). */

@@ -23,6 +23,8 @@ enum ember_exit {
 	EMBER_EXIT_USAGE = 2,
 	EMBER_EXIT_GUEST_PANIC = 3,
 	EMBER_EXIT_TRIPLE_FAULT = 4,
+	/* A thread made a syscall its filter forbids (seccomp_install.h); as Firecracker. */
+	EMBER_EXIT_SECCOMP = 148,
 };
 
 /* Requests a stop. Callable from any thread, any number of times. */

@@ -392,6 +392,14 @@ static const struct ember_device_ops blk_ops = {
     .queue_notify = blk_queue_notify,
 };
 
+/*
+ * io_uring_enter submits (queue notify: vCPU or event loop; the refill timer) and waits for
+ * completions (reset). What the ring itself may do is restricted at create (uring_restrict.h).
+ */
+static const struct ember_syscall_rule blk_syscalls[] = {
+    EMBER_SYSCALL("io_uring_enter", EMBER_THREAD_VCPU | EMBER_THREAD_EVENT_LOOP),
+};
+
 static const struct ember_plugin_desc blk_desc = {
     .struct_size = sizeof(struct ember_plugin_desc),
     .abi_major = EMBER_ABI_MAJOR,
@@ -409,6 +417,9 @@ static const struct ember_plugin_desc blk_desc = {
     .option_count = EMBER_ARRAY_SIZE(blk_options),
     .option_size = sizeof(struct ember_option),
     .ops = &blk_ops,
+    .syscalls = blk_syscalls,
+    .syscall_count = EMBER_ARRAY_SIZE(blk_syscalls),
+    .syscall_size = sizeof(struct ember_syscall_rule),
 };
 
 EMBER_PLUGIN_DEFINE(blk_desc)

@@ -7,6 +7,9 @@
  * - FLUSH carries IOSQE_IO_DRAIN: it starts only after every earlier request completed (so the
  *   writes it must cover are on the file), and later requests wait for it.
  * The ring has one SQ and CQ entry per request slot, so neither can overflow.
+ * The ring can do nothing else (uring_restrict.h): created disabled, the backing file
+ * registered (SQEs name it as fixed file 0) with the eventfd, restricted to the four opcodes
+ * below with IOSQE_FIXED_FILE required, then enabled.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,6 +18,19 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "uring_restrict.h"
+
+/* The backing file's index among the ring's registered files. */
+#define BLK_FIXED_FD 0
+
+static const uint8_t blk_uring_ops[] = {IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
+					IORING_OP_FALLOCATE};
+static const struct uring_limits blk_uring_limits = {
+    .ops = blk_uring_ops,
+    .op_count = sizeof(blk_uring_ops) / sizeof(blk_uring_ops[0]),
+    .sqe_flags_allowed = IOSQE_FIXED_FILE | IOSQE_IO_DRAIN,
+    .sqe_flags_required = IOSQE_FIXED_FILE,
+};
 
 static void on_completions(void *arg, int fd, uint32_t revents);
 
@@ -24,7 +40,7 @@ int blk_uring_init(struct ember_instance *blk, uint32_t entries)
 	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE, .cq_entries = entries};
 	int rc;
 
-	rc = io_uring_queue_init_params(entries, &blk->ring, &p);
+	rc = uring_setup_disabled(entries, &blk->ring, &p);
 	if (rc < 0) {
 		host->log(
 		    host, EMBER_LOG_ERROR,
@@ -42,6 +58,18 @@ int blk_uring_init(struct ember_instance *blk, uint32_t entries)
 	rc = io_uring_register_eventfd(&blk->ring, blk->event_fd);
 	if (rc < 0) {
 		host->log(host, EMBER_LOG_ERROR, "io_uring: registering the eventfd: %s",
+			  strerror(-rc));
+		return rc;
+	}
+	rc = io_uring_register_files(&blk->ring, &blk->fd, 1);
+	if (rc < 0) {
+		host->log(host, EMBER_LOG_ERROR, "io_uring: registering the backing file: %s",
+			  strerror(-rc));
+		return rc;
+	}
+	rc = uring_restrict_and_enable(&blk->ring, &blk_uring_limits);
+	if (rc < 0) {
+		host->log(host, EMBER_LOG_ERROR, "io_uring: restricting the ring: %s",
 			  strerror(-rc));
 		return rc;
 	}
@@ -79,22 +107,23 @@ bool blk_uring_queue(struct ember_instance *blk, struct blk_req *req)
 		return false;
 	switch (req->op) {
 	case BLK_OP_READ:
-		io_uring_prep_readv(sqe, blk->fd, req->iov, req->iov_count, req->offset);
+		io_uring_prep_readv(sqe, BLK_FIXED_FD, req->iov, req->iov_count, req->offset);
 		break;
 	case BLK_OP_WRITE:
-		io_uring_prep_writev(sqe, blk->fd, req->iov, req->iov_count, req->offset);
+		io_uring_prep_writev(sqe, BLK_FIXED_FD, req->iov, req->iov_count, req->offset);
 		break;
 	case BLK_OP_FLUSH:
-		io_uring_prep_fsync(sqe, blk->fd, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, BLK_FIXED_FD, IORING_FSYNC_DATASYNC);
 		io_uring_sqe_set_flags(sqe, IOSQE_IO_DRAIN);
 		break;
 	case BLK_OP_FALLOCATE:
-		io_uring_prep_fallocate(sqe, blk->fd, req->fallocate_mode, (off_t)req->offset,
+		io_uring_prep_fallocate(sqe, BLK_FIXED_FD, req->fallocate_mode, (off_t)req->offset,
 					(off_t)req->len);
 		break;
 	case BLK_OP_DONE:
 		break;
 	}
+	sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data(sqe, req);
 	blk->sq_pending++;
 	return true;

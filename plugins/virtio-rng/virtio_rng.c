@@ -184,10 +184,15 @@ static const struct ember_device_ops rng_ops = {
     .queue_notify = rng_queue_notify,
 };
 
+/* getrandom(2) where requests are served: queue notify (vCPU or event loop), the refill timer. */
+static const struct ember_syscall_rule rng_syscalls[] = {
+    EMBER_SYSCALL("getrandom", EMBER_THREAD_VCPU | EMBER_THREAD_EVENT_LOOP),
+};
+
 static const struct ember_plugin_desc rng_desc = {
     .struct_size = sizeof(struct ember_plugin_desc),
     .abi_major = EMBER_ABI_MAJOR,
-    .abi_minor_required = 0,
+    .abi_minor_required = 2, /* the syscall declarations */
     .kind = EMBER_DEVICE_VIRTIO,
     .name = "virtio-rng",
     .vendor = "ember",
@@ -200,6 +205,9 @@ static const struct ember_plugin_desc rng_desc = {
     .option_count = EMBER_ARRAY_SIZE(rng_options),
     .option_size = sizeof(struct ember_option),
     .ops = &rng_ops,
+    .syscalls = rng_syscalls,
+    .syscall_count = EMBER_ARRAY_SIZE(rng_syscalls),
+    .syscall_size = sizeof(struct ember_syscall_rule),
 };
 
 EMBER_PLUGIN_DEFINE(rng_desc)

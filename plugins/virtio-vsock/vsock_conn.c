@@ -390,7 +390,16 @@ static void tx_packet(struct ember_instance *dev, const struct ember_vq_chain *c
 		/* An RST for nothing needs no answer (5.10.6.6); anything else gets one. */
 		if (h.op != VSOCK_OP_RST) {
 			dev->stats.packets_dropped++;
-			host->log(host, EMBER_LOG_INFO,
+			/*
+			 * Credit and shutdown packets for a connection ember just reset are the
+			 * guest's normal race with that RST: not worth a line by default.
+			 */
+			host->log(host,
+				  h.op == VSOCK_OP_CREDIT_UPDATE ||
+					  h.op == VSOCK_OP_CREDIT_REQUEST ||
+					  h.op == VSOCK_OP_SHUTDOWN
+				      ? EMBER_LOG_DEBUG
+				      : EMBER_LOG_INFO,
 				  "op %u from guest port %u for port %u: no such connection: RST",
 				  h.op, h.src_port, h.dst_port);
 			vsock_orphan_rst(dev, h.dst_port, h.src_port);

@@ -249,6 +249,7 @@ static const struct ember_syscall_rule vsock_syscalls[] = {
     EMBER_SYSCALL("sendmsg", VSOCK_THREADS),	       /* writes, MSG_NOSIGNAL */
     EMBER_SYSCALL("shutdown", VSOCK_THREADS),
     EMBER_SYSCALL("close", VSOCK_THREADS),
+    EMBER_SYSCALL("unlink", EMBER_THREAD_EVENT_LOOP), /* destroy removes uds_path */
 };
 
 static const struct ember_device_ops vsock_ops = {

@@ -484,9 +484,12 @@ static const struct ember_metric vmclock_metrics[] = {
 		     "how far the guest's extrapolation was off at the last refresh"),
 };
 
-/* adjtimex(2) with modes 0 (a read) from the refresh timer; clock_pair's ioctl is ember's. */
+/*
+ * adjtimex(3) with modes 0 (a read) from the refresh timer: glibc makes it the syscall
+ * clock_adjtime(CLOCK_REALTIME, ...). clock_pair's ioctl is ember's.
+ */
 static const struct ember_syscall_rule vmclock_syscalls[] = {
-    EMBER_SYSCALL("adjtimex", EMBER_THREAD_EVENT_LOOP),
+    EMBER_SYSCALL_ARG_EQ("clock_adjtime", EMBER_THREAD_EVENT_LOOP, 0, 0 /* CLOCK_REALTIME */),
 };
 
 static const struct ember_device_ops vmclock_ops = {

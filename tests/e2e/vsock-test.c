@@ -20,10 +20,11 @@
  * --abort-after makes it close after BYTES (a peer that hangs up mid-stream; the client's
  * --expect-abort then wants the stream to end early, not hang).
  *
- * Output: one line per client connection ("conn K ok bytes=N ..."), then a summary line
+ * Output: "conn K connected" once a client connection is up, one line per client connection
+ * at its end ("conn K ok bytes=N ..."), then a summary line
  * "VSOCK-TEST ok|FAIL conns=K bytes=N secs=S mbps=M" (rate: "VSOCK-RATE conns=K secs=S
- * per_sec=R"); exit 0 only when every connection passed. The server logs one line per
- * connection to --log (append) or stdout, and runs until killed.
+ * per_sec=R"); exit 0 only when every connection passed. The server logs a line when it accepts
+ * a connection and one when it ends, to --log (append) or stdout, and runs until killed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -301,7 +302,8 @@ static void serve_conn(int fd, unsigned k, const struct opts *o)
 	char t[96];
 	int n = snprintf(t, sizeof(t), "END %" PRIu64 " %016" PRIx64 "\n", got, h);
 	bool sent = strcmp(end, "eof") == 0 && write_all(fd, t, (size_t)n) == 0;
-	logline(o, "serve conn %u: read %" PRIu64 " bytes hash %016" PRIx64 ", ended %s, trailer %s",
+	logline(o,
+		"serve conn %u: read %" PRIu64 " bytes hash %016" PRIx64 ", ended %s, trailer %s",
 		k, got, h, end, sent ? "sent" : "not sent");
 	close(fd);
 }
@@ -318,6 +320,7 @@ static int cmd_serve(const struct addr *a, const struct opts *o)
 				continue;
 			die("accept: %s", strerror(errno));
 		}
+		logline(o, "serve conn %u: accepted", k);
 		pid_t p = fork();
 		if (p == 0) {
 			close(l);
@@ -338,6 +341,9 @@ static int client_conn(const struct addr *a, unsigned k, const struct opts *o)
 		printf("conn %u FAIL %s\n", k, why);
 		return 1;
 	}
+	/* So that a test can wait for the stream to run before it kills a side. */
+	printf("conn %u connected\n", k);
+	fflush(stdout);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	static uint8_t out[CHUNK], in[CHUNK];
 	uint64_t seed = 0x9e3779b97f4a7c15ULL * (k + 1), sent = 0, echoed = 0;
@@ -350,7 +356,8 @@ static int client_conn(const struct addr *a, unsigned k, const struct opts *o)
 	const char *err = NULL;
 	while (!eof) {
 		if (!wr_done && pend == 0 && sent < o->bytes) {
-			pend = o->bytes - sent < sizeof(out) ? (size_t)(o->bytes - sent) : sizeof(out);
+			pend =
+			    o->bytes - sent < sizeof(out) ? (size_t)(o->bytes - sent) : sizeof(out);
 			fill(&seed, out, pend);
 			off = 0;
 		}
@@ -436,7 +443,10 @@ static int cmd_client(const struct addr *a, const struct opts *o)
 	double t0 = now_s();
 	unsigned failed = 0;
 	fflush(stdout);
-	for (unsigned k = 0; k < o->conns; k++) {
+	/* One connection runs in this process, so that killing it kills the stream. */
+	if (o->conns == 1)
+		failed = client_conn(a, 0, o) != 0;
+	for (unsigned k = 0; o->conns > 1 && k < o->conns; k++) {
 		pid_t p = fork();
 		if (p < 0)
 			die("fork: %s", strerror(errno));
@@ -447,7 +457,7 @@ static int cmd_client(const struct addr *a, const struct opts *o)
 			_exit(rc);
 		}
 	}
-	for (unsigned k = 0; k < o->conns; k++) {
+	for (unsigned k = 0; o->conns > 1 && k < o->conns; k++) {
 		int st;
 		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			failed++;
@@ -475,8 +485,7 @@ static int cmd_rate(const struct addr *a, const struct opts *o)
 		close(fd);
 	}
 	double secs = now_s() - t0;
-	printf("VSOCK-RATE ok conns=%u secs=%.3f per_sec=%.1f\n", o->conns, secs,
-	       o->conns / secs);
+	printf("VSOCK-RATE ok conns=%u secs=%.3f per_sec=%.1f\n", o->conns, secs, o->conns / secs);
 	return 0;
 }
 

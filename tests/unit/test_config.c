@@ -64,6 +64,8 @@ static char *dump_config(const struct vm_config *cfg)
 			cfg->devices[i].line);
 	for (size_t i = 0; i < cfg->plugin_dir_count; i++)
 		fprintf(mem, "plugin_dir %zu %s\n", i, cfg->plugin_dirs[i]);
+	if (!cfg->seccomp)
+		fprintf(mem, "seccomp off\n");
 	fclose(mem);
 	if (size > 0 && buf[size - 1] == '\n')
 		buf[size - 1] = '\0';

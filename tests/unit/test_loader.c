@@ -220,7 +220,7 @@ Test(loader, listing)
 	cr_assert(l.saw_major2);
 	plugin_describe(p, f);
 	fclose(f);
-	cr_assert(strstr(text, "virtio-rng 1.0.0 (ember), ABI 1.0, virtio device 4"), "%s", text);
+	cr_assert(strstr(text, "virtio-rng 1.0.0 (ember), ABI 1.2, virtio device 4"), "%s", text);
 	cr_assert(strstr(text, "request_max_bytes (size, default 65536"), "%s", text);
 	free(text);
 	plugin_unload(p);

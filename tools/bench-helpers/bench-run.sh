@@ -120,6 +120,15 @@ while phase boot && [ "$i" -le "$runs" ]; do
 		echo "BENCH startup_wall_ms ember $i $(value wall_ms "$s")"
 		echo "BENCH startup_cpu_ms ember $i $(value cpu_ms "$s")"
 	fi
+	# The same without seccomp filters (ember run --no-seccomp): what the filters cost.
+	r=$(EMBER_LOG=debug "$vm" -K -t "$tmo" -e "$work/ember-ns-$i.err" -o "$work/ember-ns-$i.out" -- \
+		"$BENCH_EMBER" run --no-seccomp "$work/boot.cfg")
+	echo "BENCH boot_ms_no_seccomp ember $i $(value marker_ms "$r")"
+	s=$(grep 'first KVM_RUN after' "$work/ember-ns-$i.err" | head -n 1)
+	if [ -n "$s" ]; then
+		echo "BENCH startup_wall_ms_no_seccomp ember $i $(value wall_ms "$s")"
+		echo "BENCH startup_cpu_ms_no_seccomp ember $i $(value cpu_ms "$s")"
+	fi
 	if [ $qemu_ok = 1 ]; then
 		r=$(run_qemu 128 '' -K -t "$tmo" -e "$work/qemu-$i.err" -o "$work/qemu-$i.out")
 		echo "BENCH boot_ms qemu $i $(value marker_ms "$r")"

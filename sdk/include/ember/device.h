@@ -493,8 +493,9 @@ struct ember_host {
 	/*
 	 * A thread of the plugin's own, started by ember so that it begins with every signal
 	 * blocked (ember reads its signals through a signalfd only), named "NAME" (up to 15 chars),
-	 * and, once ember installs seccomp filters, under the plugin-thread filter (the
-	 * EMBER_THREAD_OWN rules). From create or any op/callback; returns 0 with *handle set, or
+	 * and under the plugin-thread seccomp filter (ember's baseline plus the plugin's
+	 * EMBER_THREAD_OWN rules), installed in the thread before fn runs: thread_start returns
+	 * once it is. From create or any op/callback; returns 0 with *handle set, or
 	 * a negative errno. thread_join waits for fn to return (from destroy, before freeing what
 	 * the thread uses) and releases the handle: 0, or -ENOENT for a handle it does not know.
 	 * The rules for a plugin's threads (top of this file) apply.

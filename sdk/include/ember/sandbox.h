@@ -4,8 +4,11 @@
  * filter per thread kind from a baseline of its own plus what each loaded plugin declares.
  *
  * Declare what the device's ops, watch/timer callbacks and own threads call after create (create
- * and destroy run unfiltered on the main thread before and after the guest). Host services are
- * ember's and already in the baseline: logging, guest memory, queues, watches, timers, clocks.
+ * runs unfiltered on the main thread before the guest; destroy runs after it on the main
+ * thread, under the event-loop filter, whose baseline covers releasing resources: close,
+ * munmap, joins; anything else destroy needs is declared for EMBER_THREAD_EVENT_LOOP). Host
+ * services are ember's and already in the baseline: logging, guest memory, queues, watches,
+ * timers, clocks. socket is best declared with its family (an EMBER_ARG_EQ test on argument 0).
  * A rule names the syscall as libseccomp does ("ioctl", "io_uring_enter"); ember resolves it at
  * load and refuses an unknown name or a bad argument rule with one line naming the plugin.
  * Several rules for one syscall on one thread kind are alternatives (any may match); the

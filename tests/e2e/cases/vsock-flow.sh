@@ -21,14 +21,22 @@ guest g 1 256 poweroff <<'G'
 vsock-test serve vsock:5003 --sink --delay 8 --log /tmp/slow.log &
 vsock-test serve vsock:5006 --sink --log /tmp/killed.log &
 vsock-test serve vsock:5000 --log /tmp/echo.log &
+# Ready once every server listens.
+for l in /tmp/slow.log /tmp/killed.log /tmp/echo.log; do
+	i=0
+	while ! grep -q listening $l 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+done
 echo E2E_READY
 vsock-test client vsock:2:5002 --bytes 67108864 --sink >/tmp/slow-client.log 2>&1
 fact g2h_slow "$(tail -n 1 /tmp/slow-client.log)"
 vsock-test client vsock:2:5004 --bytes 16777216 --expect-abort --timeout 60 >/tmp/abort.log 2>&1
-fact g2h_abort "$(head -n 1 /tmp/abort.log)"
-vsock-test client vsock:2:5005 --bytes 1073741824 --sink >/dev/null 2>&1 &
+fact g2h_abort "$(grep -v ' connected$' /tmp/abort.log | head -n 1)"
+vsock-test client vsock:2:5005 --bytes 1073741824 --sink >/tmp/victim.log 2>&1 &
 victim=$!
-sleep 3
+# Killed 2 s into the stream (not before it started).
+i=0
+while ! grep -q 'connected$' /tmp/victim.log && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 2
 kill -KILL $victim
 vsock-test client vsock:2:5001 --bytes 1048576 >/tmp/after.log 2>&1
 fact g2h_after "$(tail -n 1 /tmp/after.log)"
@@ -42,6 +50,7 @@ while [ $i -lt 3000 ]; do
 done
 sleep 1
 fact slow_served "$(grep -c 'read 67108864 bytes .* ended eof, trailer sent' /tmp/slow.log)"
+fact killed_accepted "$(grep -c 'serve conn 0: accepted' /tmp/killed.log)"
 fact killed_ended "$(grep -c 'serve conn 0: read [0-9]* bytes .* ended' /tmp/killed.log)"
 fact killed_log "$(tail -n 1 /tmp/killed.log)"
 G
@@ -58,9 +67,12 @@ rss_b=$(rss)
 wait $c1
 h2g_slow=$(tail -n 1 h2g-slow.log)
 # An L1 writer killed mid-stream, then a new connection.
-"$vt" client "hybrid:$uds:5006" --bytes 1073741824 --sink >/dev/null 2>&1 &
+"$vt" client "hybrid:$uds:5006" --bytes 1073741824 --sink >victim.log 2>&1 &
 c2=$!
-sleep 3
+i=0
+while ! grep -q 'connected$' victim.log && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q 'connected$' victim.log || fail "L1's writer to guest port 5006 never connected: $(cat victim.log)"
+sleep 2
 kill -KILL $c2
 wait $c2 2>/dev/null
 "$vt" client "hybrid:$uds:5000" --bytes 1048576 >h2g-after.log 2>&1
@@ -75,6 +87,7 @@ note "L1->guest, reader paused 8 s: $h2g_slow; ember VmRSS ${rss_a} kB then ${rs
 note "guest->L1, reader paused 8 s: $(fact g g2h_slow)"
 note "guest->L1, L1 closes after 1 MB: $(fact g g2h_abort)"
 note "guest writer killed: L1 saw '$(tail -n 1 l1-killed.log)'; L1 writer killed: guest saw '$(fact g killed_log)'"
+grep -q 'serve conn 0: accepted' l1-killed.log || fail "the guest's writer to L1 port 5005 never connected"
 case $h2g_slow in "VSOCK-TEST ok conns=1 "*) ;; *) fail "L1 -> guest 64 MiB to a paused reader: $h2g_slow" ;; esac
 [ -n "$rss_a" ] && [ -n "$rss_b" ] && [ $((rss_b - rss_a)) -lt 16384 ] ||
 	fail "ember's VmRSS grew from ${rss_a} to ${rss_b} kB while the guest's reader was paused"
@@ -85,6 +98,7 @@ expect_fact g slow_served 1
 case $(fact g g2h_abort) in "conn 0 ok-aborted "*) ;; *) fail "guest writer after L1 closed mid-stream: $(fact g g2h_abort)" ;; esac
 grep -q 'serve conn 0: read [0-9]* bytes .* ended' l1-killed.log ||
 	fail "L1's reader did not see the killed guest writer's connection end: $(tail -n 1 l1-killed.log)"
+expect_fact g killed_accepted 1
 expect_fact g killed_ended 1
 case $(fact g g2h_after) in "VSOCK-TEST ok conns=1 "*) ;; *) fail "guest -> L1 after the hang-ups: $(fact g g2h_after)" ;; esac
 case $h2g_after in "VSOCK-TEST ok conns=1 "*) ;; *) fail "L1 -> guest after the hang-ups: $h2g_after" ;; esac

@@ -13,6 +13,8 @@ l1_server=$!
 DEVICES="{ id = \"vsock\"; plugin = \"virtio-vsock\"; guest_cid = 3; uds_path = \"$uds\"; }"
 guest g 1 256 poweroff <<'G'
 vsock-test serve vsock:5000 --log /tmp/serve.log &
+i=0
+while ! grep -q listening /tmp/serve.log 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 echo E2E_READY
 vsock-test client vsock:2:5001 --bytes 16777216 >/tmp/one.log 2>&1
 fact g2h_one "$(tail -n 1 /tmp/one.log)"
