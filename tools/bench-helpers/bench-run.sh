@@ -108,7 +108,9 @@ r=$("$vm" -K -t "$tmo" -e "$work/ember-probe.err" -o "$work/ember-probe.out" -- 
 [ "$(value marker_ms "$r")" != "-1.0" ] || why ember-probe "ember did not reach init"
 info "ember command: $BENCH_EMBER run boot.cfg (1 vCPU, 128 MiB, cmdline \"$cmdline\")"
 
-# 1 + 2: boot to init (both), ember's start-up cost, alternating monitors.
+# 1 + 2: boot to init (both), ember's start-up cost, alternating monitors; ember also without
+# seccomp and through ember-jailer (built beside ember, when it is there).
+jailer=$(dirname "$(dirname "$BENCH_EMBER")")/tools/jailer/ember-jailer
 i=1
 while phase boot && [ "$i" -le "$runs" ]; do
 	r=$(EMBER_LOG=debug "$vm" -K -t "$tmo" -e "$work/ember-$i.err" -o "$work/ember-$i.out" -- \
@@ -128,6 +130,22 @@ while phase boot && [ "$i" -le "$runs" ]; do
 	if [ -n "$s" ]; then
 		echo "BENCH startup_wall_ms_no_seccomp ember $i $(value wall_ms "$s")"
 		echo "BENCH startup_cpu_ms_no_seccomp ember $i $(value cpu_ms "$s")"
+	fi
+	# The same through ember-jailer (uid/gid 1000, no cgroup): the jail's cost, counted from
+	# the jailer's exec (it copies ember, its libraries and plugins in each time).
+	if [ -x "$jailer" ]; then
+		jr=$work/jail/ember/b$i/root
+		mkdir -p "$jr"
+		ln "$BENCH_KERNEL" "$jr/vmlinuz" 2>/dev/null || cp "$BENCH_KERNEL" "$jr/vmlinuz"
+		ln "$initrd" "$jr/initrd.cpio.gz" 2>/dev/null || cp "$initrd" "$jr/initrd.cpio.gz"
+		sed 's|kernel = .*|kernel = "/vmlinuz";|; s|initrd = .*|initrd = "/initrd.cpio.gz";|' \
+			"$work/boot.cfg" >"$jr/boot.cfg"
+		r=$("$vm" -K -t "$tmo" -e "$work/ember-j-$i.err" -o "$work/ember-j-$i.out" -- \
+			"$jailer" --id "b$i" --exec-file "$BENCH_EMBER" --uid 1000 --gid 1000 \
+			--chroot-base-dir "$work/jail" -- run /boot.cfg)
+		echo "BENCH boot_ms_jailed ember $i $(value marker_ms "$r")"
+		[ "$(value marker_ms "$r")" != "-1.0" ] || why "ember-j-$i" "no init through the jailer"
+		rm -rf "$work/jail/ember/b$i"
 	fi
 	if [ $qemu_ok = 1 ]; then
 		r=$(run_qemu 128 '' -K -t "$tmo" -e "$work/qemu-$i.err" -o "$work/qemu-$i.out")

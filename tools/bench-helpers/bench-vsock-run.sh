@@ -78,6 +78,7 @@ EOF
 	pid=$!
 	ok=1
 	wait_console "$name" '^BVS guest-done' "$tmo" || ok=0
+	info "$name: the guest's side $([ $ok = 1 ] && echo done || echo 'did not finish') after $(awk -v a="$_t" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s"
 	if [ $ok = 1 ]; then
 		i=1
 		while [ "$i" -le "$n" ]; do
@@ -100,7 +101,7 @@ EOF
 	wait "$pid" 2>/dev/null
 	kill "$s1" "$s2" "$s3" 2>/dev/null
 	wait "$s1" "$s2" "$s3" 2>/dev/null
-	[ $ok = 1 ] || info "$name: the guest did not finish its side; stderr: $(tail -n 4 "$work/$name.err" | tr '\n' '|') console: $(tr -d '\r' <"$work/$name.out" | tail -n 6 | tr '\n' '|')"
+	[ $ok = 1 ] || info "$name: stderr: $(tail -n 4 "$work/$name.err" | tr '\n' '|') console: $(tr -d '\r' <"$work/$name.out" | tail -n 6 | tr '\n' '|')"
 	# BVS <metric> <run> <vsock-test's summary line>: the value is its mbps= or per_sec=.
 	{
 		tr -d '\r' <"$work/$name.out"
