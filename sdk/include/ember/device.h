@@ -25,7 +25,9 @@
  * Host services may be called from inside any op or callback. A thread the plugin creates
  * itself (best through thread_start, ABI 1.2) may call only log, irq_set, clock_ns and
  * clock_pair, and write its device memory; to reach queues or guest RAM it wakes the event
- * loop (an eventfd given to watch_add).
+ * loop (an eventfd given to watch_add). A thread made with plain pthread_create in create and
+ * still running when the guest is about to start has no seccomp filter: ember refuses to
+ * start the VM (use thread_start; ember/sandbox.h).
  *
  * A guest can never make a plugin abort ember: plugins report bad guest input by logging and,
  * for virtio devices, set_needs_reset(). assert() only on the plugin's own invariants.
