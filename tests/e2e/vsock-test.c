@@ -3,7 +3,7 @@
  * vsock-test: both ends of the vsock checks and benchmarks (a static binary, in the guest and
  * in L1). Streams of known bytes, verified end to end by a hash both sides compute.
  *
- *   vsock-test serve ADDR [--sink] [--delay S] [--abort-after BYTES] [--log FILE]
+ *   vsock-test serve ADDR [--sink] [--delay S] [--abort-after BYTES] [--log FILE] [--background]
  *   vsock-test client ADDR --bytes N [--conns K] [--sink] [--expect-abort] [--timeout S]
  *   vsock-test rate ADDR --conns K [--timeout S]
  *   vsock-test cid                (prints this machine's local vsock CID)
@@ -24,7 +24,9 @@
  * at its end ("conn K ok bytes=N ..."), then a summary line
  * "VSOCK-TEST ok|FAIL conns=K bytes=N secs=S mbps=M" (rate: "VSOCK-RATE conns=K secs=S
  * per_sec=R"); exit 0 only when every connection passed. The server logs a line when it accepts
- * a connection and one when it ends, to --log (append) or stdout, and runs until killed.
+ * a connection and one when it ends, to --log (append) or stdout, and runs until killed; with
+ * --background (and --log) it returns once it listens, printing the server's pid, so a caller
+ * never has to wait or poll for it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,6 +63,7 @@ struct opts {
 	unsigned conns;
 	bool sink;
 	bool expect_abort;
+	bool background;
 	unsigned delay_s;
 	uint64_t abort_after;
 	unsigned timeout_s;
@@ -313,6 +316,24 @@ static int cmd_serve(const struct addr *a, const struct opts *o)
 	int l = listen_on(a);
 	signal(SIGCHLD, SIG_IGN);
 	logline(o, "serve: listening");
+	if (o->background) {
+		/* Listening already: the caller may connect as soon as this returns. */
+		pid_t p = fork();
+		if (p < 0)
+			die("fork: %s", strerror(errno));
+		if (p > 0) {
+			printf("%d\n", (int)p);
+			exit(0);
+		}
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0)
+			die("/dev/null: %s", strerror(errno));
+		/* Let go of the caller's stdout and stderr (a $(...) would wait for them). */
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		setsid();
+	}
 	for (unsigned k = 0;; k++) {
 		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
@@ -515,6 +536,8 @@ int main(int argc, char **argv)
 			o.sink = true;
 		else if (!strcmp(f, "--expect-abort"))
 			o.expect_abort = true;
+		else if (!strcmp(f, "--background"))
+			o.background = true;
 		else if (v && !strcmp(f, "--bytes"))
 			o.bytes = strtoull(v, NULL, 0), i++;
 		else if (v && !strcmp(f, "--conns"))
@@ -530,6 +553,8 @@ int main(int argc, char **argv)
 		else
 			die("unknown option %s", f);
 	}
+	if (o.background && !o.log)
+		die("--background needs --log (its stdout goes away)");
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strcmp(argv[1], "serve"))

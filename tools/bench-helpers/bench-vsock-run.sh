@@ -56,11 +56,9 @@ one() {
 	m=$1 name=$2 n=$3 size=$4 count=$5
 	cmdline="$base_cmdline bench.runs=$n bench.mib=$size bench.conns=$count"
 	rm -f "$uds" "$uds"_* "$work/$name.host"
-	"$vt" serve "$l1_sink" --sink --log /dev/null &
-	s1=$!
-	"$vt" serve "$l1_echo" --log /dev/null &
-	s2=$!
-	sleep 0.3
+	# --background returns once the server listens.
+	s1=$("$vt" serve "$l1_sink" --sink --log /dev/null --background)
+	s2=$("$vt" serve "$l1_echo" --log /dev/null --background)
 	if [ "$m" = ember ]; then
 		cat >"$work/$name.cfg" <<EOF
 machine = { vcpus = 1; memory_mib = $mem; };
@@ -88,8 +86,7 @@ EOF
 		done
 	fi
 	# The guest polls port 5109 until this listener exists, then powers off.
-	"$vt" serve "$l1_done" --sink --log /dev/null &
-	s3=$!
+	s3=$("$vt" serve "$l1_done" --sink --log /dev/null --background)
 	_t=$(now)
 	while alive "$pid"; do
 		if awk -v a="$_t" -v b="$(now)" 'BEGIN { exit !(b - a > 60) }'; then
@@ -99,8 +96,12 @@ EOF
 		sleep 0.2
 	done
 	wait "$pid" 2>/dev/null
+	# Gone before the next guest's servers bind the same addresses.
 	kill "$s1" "$s2" "$s3" 2>/dev/null
-	wait "$s1" "$s2" "$s3" 2>/dev/null
+	for s in $s1 $s2 $s3; do
+		i=0
+		while alive "$s" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	done
 	[ $ok = 1 ] || info "$name: stderr: $(tail -n 4 "$work/$name.err" | tr '\n' '|') console: $(tr -d '\r' <"$work/$name.out" | tail -n 6 | tr '\n' '|')"
 	# BVS <metric> <run> <vsock-test's summary line>: the value is its mbps= or per_sec=.
 	{

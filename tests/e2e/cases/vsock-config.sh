@@ -27,14 +27,13 @@ line=$(grep -n 'no-such-dir' dir.cfg | cut -d: -f1)
 refused dir dir "dir\.cfg:$line: devices\[0\]\.uds_path: .*no-such-dir" "a missing folder"
 
 # Someone listens on the path: in use, and the socket is left to its owner.
-"$vt" serve "unix:$uds" --log busy.log &
-busy=$!
-sleep 0.5
+busy=$("$vt" serve "unix:$uds" --log busy.log --background) || fail "cannot start the listener"
 vsock 3 "$uds"
 guest inuse 1 256 poweroff </dev/null
 refused inuse inuse "inuse\.cfg:[0-9]+: devices\[0\].*v\.sock.*in use" "a live listener"
 kill "$busy"
-wait "$busy" 2>/dev/null
+i=0
+while alive "$busy" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 # Its listener is gone (killed: nobody unlinked the file): stale, replaced, then removed again.
 [ -S "$uds" ] || fail "the test's listener left no socket file"
 ember_run stale check "$PWD/inuse.cfg"

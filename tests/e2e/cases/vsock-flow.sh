@@ -8,24 +8,17 @@
 GUEST_BINS=$E2E_VSOCK_TEST
 vt=$E2E_VSOCK_TEST
 uds=$E2E_CASE_DIR/v.sock
-"$vt" serve "unix:${uds}_5002" --sink --delay 8 --log l1-slow.log &
-s1=$!
-"$vt" serve "unix:${uds}_5004" --abort-after 1000000 --log l1-abort.log &
-s2=$!
-"$vt" serve "unix:${uds}_5005" --sink --log l1-killed.log &
-s3=$!
-"$vt" serve "unix:${uds}_5001" --log l1-echo.log &
-s4=$!
+s1=$("$vt" serve "unix:${uds}_5002" --sink --delay 8 --log l1-slow.log --background) &&
+	s2=$("$vt" serve "unix:${uds}_5004" --abort-after 1000000 --log l1-abort.log --background) &&
+	s3=$("$vt" serve "unix:${uds}_5005" --sink --log l1-killed.log --background) &&
+	s4=$("$vt" serve "unix:${uds}_5001" --log l1-echo.log --background) ||
+	fail "cannot start L1's servers"
 DEVICES="{ id = \"vsock\"; plugin = \"virtio-vsock\"; guest_cid = 3; uds_path = \"$uds\"; }"
 guest g 1 256 poweroff <<'G'
-vsock-test serve vsock:5003 --sink --delay 8 --log /tmp/slow.log &
-vsock-test serve vsock:5006 --sink --log /tmp/killed.log &
-vsock-test serve vsock:5000 --log /tmp/echo.log &
-# Ready once every server listens.
-for l in /tmp/slow.log /tmp/killed.log /tmp/echo.log; do
-	i=0
-	while ! grep -q listening $l 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-done
+# --background returns once the server listens.
+vsock-test serve vsock:5003 --sink --delay 8 --log /tmp/slow.log --background >/dev/null
+vsock-test serve vsock:5006 --sink --log /tmp/killed.log --background >/dev/null
+vsock-test serve vsock:5000 --log /tmp/echo.log --background >/dev/null
 echo E2E_READY
 vsock-test client vsock:2:5002 --bytes 67108864 --sink >/tmp/slow-client.log 2>&1
 fact g2h_slow "$(tail -n 1 /tmp/slow-client.log)"
@@ -78,8 +71,7 @@ wait $c2 2>/dev/null
 "$vt" client "hybrid:$uds:5000" --bytes 1048576 >h2g-after.log 2>&1
 h2g_after=$(tail -n 1 h2g-after.log)
 wait_for g '^E2E_GUEST_SIDE_DONE' 200
-"$vt" serve "unix:${uds}_5009" --sink --log l1-done.log &
-s5=$!
+s5=$("$vt" serve "unix:${uds}_5009" --sink --log l1-done.log --background)
 ember_wait
 kill "$s1" "$s2" "$s3" "$s4" "$s5" 2>/dev/null
 expect_status 0

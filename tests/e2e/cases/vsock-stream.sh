@@ -8,13 +8,11 @@
 GUEST_BINS=$E2E_VSOCK_TEST
 vt=$E2E_VSOCK_TEST
 uds=$E2E_CASE_DIR/v.sock
-"$vt" serve "unix:${uds}_5001" --log l1-serve.log &
-l1_server=$!
+l1_server=$("$vt" serve "unix:${uds}_5001" --log l1-serve.log --background) ||
+	fail "cannot start L1's server"
 DEVICES="{ id = \"vsock\"; plugin = \"virtio-vsock\"; guest_cid = 3; uds_path = \"$uds\"; }"
 guest g 1 256 poweroff <<'G'
-vsock-test serve vsock:5000 --log /tmp/serve.log &
-i=0
-while ! grep -q listening /tmp/serve.log 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+vsock-test serve vsock:5000 --log /tmp/serve.log --background >/dev/null
 echo E2E_READY
 vsock-test client vsock:2:5001 --bytes 16777216 >/tmp/one.log 2>&1
 fact g2h_one "$(tail -n 1 /tmp/one.log)"
@@ -39,8 +37,7 @@ h2g_one=$(tail -n 1 h2g-one.log)
 h2g_many=$(tail -n 1 h2g-many.log)
 wait_for g '^E2E_FACT g2h_many=' 200
 # The guest polls port 5009 until this listener exists: then it reports and powers off.
-"$vt" serve "unix:${uds}_5009" --sink --log l1-done.log &
-done_server=$!
+done_server=$("$vt" serve "unix:${uds}_5009" --sink --log l1-done.log --background)
 ember_wait
 kill "$l1_server" "$done_server" 2>/dev/null
 expect_status 0
