@@ -6,8 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* One restriction per opcode, plus the two SQE flag masks. */
-#define URING_LIMITS_MAX (IORING_OP_LAST + 2)
+/* One restriction per opcode and per register op, plus the two SQE flag masks. */
+#define URING_LIMITS_MAX (IORING_OP_LAST + URING_REGISTER_OPS_MAX + 2)
 
 int uring_setup_disabled(unsigned entries, struct io_uring *ring, struct io_uring_params *p)
 {
@@ -21,7 +21,16 @@ int uring_setup_disabled(unsigned entries, struct io_uring *ring, struct io_urin
  */
 static int ring_register(struct io_uring *ring, unsigned op, const void *arg, unsigned count)
 {
-	return syscall(__NR_io_uring_register, ring->ring_fd, op, arg, count) < 0 ? -errno : 0;
+	long rc = syscall(__NR_io_uring_register, ring->ring_fd, op, arg, count);
+
+	return rc < 0 ? -errno : (int)rc;
+}
+
+int uring_files_update(struct io_uring *ring, unsigned offset, const int *fds, unsigned count)
+{
+	struct io_uring_files_update up = {.offset = offset, .fds = (uint64_t)(uintptr_t)fds};
+
+	return ring_register(ring, IORING_REGISTER_FILES_UPDATE, &up, count);
 }
 
 int uring_restrict_and_enable(struct io_uring *ring, const struct uring_limits *lim)
@@ -31,6 +40,8 @@ int uring_restrict_and_enable(struct io_uring *ring, const struct uring_limits *
 	int rc;
 
 	if (!lim->op_count || lim->op_count > IORING_OP_LAST ||
+	    lim->register_op_count > URING_REGISTER_OPS_MAX ||
+	    (lim->register_op_count && !lim->register_ops) ||
 	    (lim->sqe_flags_required & ~lim->sqe_flags_allowed))
 		return -EINVAL;
 	memset(res, 0, sizeof(res));
@@ -39,6 +50,12 @@ int uring_restrict_and_enable(struct io_uring *ring, const struct uring_limits *
 			return -EINVAL;
 		res[n].opcode = IORING_RESTRICTION_SQE_OP;
 		res[n++].sqe_op = lim->ops[i];
+	}
+	for (size_t i = 0; i < lim->register_op_count; i++) {
+		if (lim->register_ops[i] >= IORING_REGISTER_LAST)
+			return -EINVAL;
+		res[n].opcode = IORING_RESTRICTION_REGISTER_OP;
+		res[n++].register_op = lim->register_ops[i];
 	}
 	res[n].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
 	res[n++].sqe_flags = lim->sqe_flags_allowed;

@@ -4,6 +4,7 @@
  *
  *   blk_main.c     descriptor, options, create/destroy/reset, config space, queue kicks
  *   blk_backing.c  opening the backing file or block device, its size and sector size
+ *   blk_control.c  rate-limit options, runtime controls (swap_backing, set_rate_limit, info)
  *   blk_request.c  turning a popped chain into a checked request (or a status right away)
  *   blk_uring.c    the io_uring engine: batched submissions, completions on the event loop
  *
@@ -133,12 +134,64 @@ struct blk_queue {
 	uint64_t heads[BLK_QUEUE_MAX_SIZE / 64];
 };
 
+/* What blk_backing_open found: an opened file and what the guest may see of it. */
+struct blk_backing {
+	int fd;
+	bool is_blockdev;
+	bool read_only; /* opened O_RDONLY */
+	uint64_t size_bytes;
+	uint32_t logical_block;
+};
+
+/*
+ * Buckets count milli-tokens: a Firecracker-shaped bucket (`size` tokens refilled over
+ * `refill_ms`) is then exact to a thousandth of a token per second, slow ones included (one
+ * request every 3 s would otherwise round to 0 or 1 per second).
+ */
+#define BLK_TB_SCALE 1000u
+
+/* One rate limit: bytes or requests. */
+struct blk_limit {
+	struct token_bucket tb; /* in milli-tokens; rate 0: no limit */
+	uint64_t one_time;	/* tokens of the one-time burst not yet spent */
+	/* As given (or, for the per-second options, as the same bucket): for the info control. */
+	uint64_t size, refill_ms, one_time_burst;
+};
+
+/*
+ * The Firecracker-shaped rate-limit options, shared by the config group and set_rate_limit: per
+ * bucket a size (tokens), the time to refill it from empty, and a one-time burst spent first and
+ * never refilled. size 0 or refill_ms 0: no limit (Firecracker's rule).
+ */
+#define BLK_REFILL_MS_MAX 3600000
+#define BLK_LIMIT_PARAMS                                                                       \
+	EMBER_OPTION_SIZE_DEF("bandwidth_size", 0, 0, 1LL << 40,                               \
+			      "bytes the bandwidth bucket holds; 0: no bandwidth limit"),      \
+	    EMBER_OPTION_INT_DEF("bandwidth_refill_ms", 1000, 0, BLK_REFILL_MS_MAX,            \
+				 "ms to refill the bandwidth bucket from empty; 0: no limit"), \
+	    EMBER_OPTION_SIZE_DEF("bandwidth_one_time_burst", 0, 0, 1LL << 40,                 \
+				  "bytes granted once on top of the bucket"),                  \
+	    EMBER_OPTION_INT_DEF("ops_size", 0, 0, 1LL << 30,                                  \
+				 "requests the ops bucket holds; 0: no ops limit"),            \
+	    EMBER_OPTION_INT_DEF("ops_refill_ms", 1000, 0, BLK_REFILL_MS_MAX,                  \
+				 "ms to refill the ops bucket from empty; 0: no limit"),       \
+	    EMBER_OPTION_INT_DEF("ops_one_time_burst", 0, 0, 1LL << 30,                        \
+				 "requests granted once on top of the bucket")
+
+/* A backing file opened by swap_backing, waiting for the old one's requests to finish. */
+struct blk_swap {
+	bool pending; /* queues are not served until the swap is done */
+	bool done;    /* finished by a completion: the queues may go on */
+	struct blk_backing next;
+	char *path;
+};
+
 struct ember_instance {
 	const struct ember_host *host;
-	/* Options, fixed at create. */
-	const char *path;
+	/* Options, fixed at create (path and read_only change with swap_backing). */
+	char *path;
 	bool read_only;
-	bool discard;
+	bool discard;	   /* the option; only offered while the backing is writable */
 	bool unsafe_cache; /* cache = "unsafe": FLUSH completes at once */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	uint32_t num_queues;
@@ -153,11 +206,16 @@ struct ember_instance {
 
 	/*
 	 * Rate limits: bytes and operations. They live as long as the device: a driver reset keeps
-	 * their level, or every reset would grant a new burst.
+	 * their level, or every reset would grant a new burst. Only set_rate_limit replaces them.
 	 */
-	struct token_bucket bw;
-	struct token_bucket ops;
+	struct blk_limit bw;
+	struct blk_limit ops;
 	int timer; /* refill timer while a request waits (unpopped) for tokens, or -1 */
+
+	/* The backing's slot among the ring's two registered files; the other takes a swap's. */
+	uint32_t file_slot;
+	struct blk_swap swap;
+	bool closing; /* destroy runs: a swap finishing now tells the guest nothing */
 
 	/* io_uring engine. */
 	struct io_uring ring;
@@ -173,8 +231,14 @@ struct ember_instance {
 	struct blk_req *free_reqs;
 };
 
-/* blk_backing.c: opens inst->path and fills fd, is_blockdev, size_bytes, logical_block. */
-int blk_backing_open(struct ember_instance *blk);
+/*
+ * blk_backing.c: opens path (read-only or read-write) as create and swap_backing do: a regular
+ * file or a block device, of any size (0 included: a placeholder); the guest sees its whole
+ * sectors. Returns a negative errno with one line in msg that names the path, or 0 with *out
+ * filled and msg empty, or a warning in msg (a partial last sector) for the caller to log.
+ */
+int blk_backing_open(const char *path, bool read_only, struct blk_backing *out, char *msg,
+		     size_t msg_size);
 void blk_backing_close(struct ember_instance *blk);
 
 /*
@@ -200,6 +264,14 @@ void blk_uring_submit(struct ember_instance *blk);
  */
 void blk_uring_complete(struct ember_instance *blk);
 /*
+ * swap_backing's barrier: prepares (blk_uring_submit submits) an fsync of the current backing
+ * that starts only after every request before it in the ring finished (IOSQE_IO_DRAIN). Its
+ * completion calls blk_swap_finish. Returns 0, or -EBUSY when the ring takes no SQE now.
+ */
+int blk_uring_queue_swap_barrier(struct ember_instance *blk);
+/* Makes registered file `slot` name fd (-1: empty). Returns 0 or a negative errno. */
+int blk_uring_set_file(struct ember_instance *blk, uint32_t slot, int fd);
+/*
  * Destroy only: returns once no request is left in the kernel, completing them all (guest RAM
  * goes away after destroy). When io_uring_enter fails for good it still waits for what the
  * kernel has, and fails what never reached it.
@@ -211,5 +283,22 @@ void blk_uring_exit(struct ember_instance *blk);
 void blk_complete(struct ember_instance *blk, struct blk_req *req);
 /* blk_main.c: pops, parses and queues requests of queue q until empty or blocked. */
 void blk_serve_queue(struct ember_instance *blk, uint32_t q);
+/* blk_main.c: serves every queue again (tokens came, a limit went, a swap finished). */
+void blk_serve_all(struct ember_instance *blk);
+/* blk_main.c: no refill timer any more (a limit changed, or the device resets). */
+void blk_cancel_timer(struct ember_instance *blk);
+
+/* blk_control.c: the rate-limit options (both shapes) into blk->bw and blk->ops. */
+int blk_limits_from_options(struct ember_instance *blk);
+bool blk_limit_ready(const struct blk_limit *l, uint64_t need);
+void blk_limit_take(struct blk_limit *l, uint64_t need);
+uint64_t blk_limit_wait_ns(const struct blk_limit *l, uint64_t need);
+/* blk_control.c: the barrier's completion (res: its fsync's result): the new backing goes in. */
+void blk_swap_finish(struct ember_instance *blk, int res);
+/* blk_control.c: a swap that never finished (destroy): its file is closed. */
+void blk_swap_abandon(struct ember_instance *blk);
+int blk_control(struct ember_instance *blk, struct ember_control_call *call);
+#define BLK_CONTROL_COUNT 3
+extern const struct ember_control blk_controls[BLK_CONTROL_COUNT];
 
 #endif

@@ -9,9 +9,12 @@
  * narrows them to num_queues of queue_size through vq_set_limits (ABI 1.1), so the guest sees
  * exactly that many queues with QueueNumMax = queue_size. The plugin requires ABI 1.2: 1.1 for
  * that and for its path option (resolved by ember against the config file's folder), 1.2 for
- * vq_unpop, which gives a request that must wait for rate-limit tokens back to its ring.
+ * vq_unpop, which gives a request that must wait for rate-limit tokens back to its ring, and for
+ * the runtime controls (blk_control.c).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +22,14 @@
 
 static bool rate_limited(const struct ember_instance *blk)
 {
-	return blk->bw.rate || blk->ops.rate;
+	return blk->bw.tb.rate || blk->ops.tb.rate;
+}
+
+void blk_serve_all(struct ember_instance *blk)
+{
+	for (uint32_t q = 0; q < blk->num_queues; q++)
+		blk_serve_queue(blk, q);
+	blk_uring_complete(blk);
 }
 
 static void refill_timer(void *arg)
@@ -28,9 +38,7 @@ static void refill_timer(void *arg)
 
 	/* The waiting requests went back to the front of their rings: pop them again, in order. */
 	blk->timer = -1;
-	for (uint32_t q = 0; q < blk->num_queues; q++)
-		blk_serve_queue(blk, q);
-	blk_uring_complete(blk);
+	blk_serve_all(blk);
 }
 
 /*
@@ -47,16 +55,16 @@ static bool take_tokens(struct ember_instance *blk, const struct blk_req *req)
 	if (!rate_limited(blk))
 		return true;
 	now = host->clock_ns(host);
-	tb_refill(&blk->bw, now);
-	tb_refill(&blk->ops, now);
-	if (tb_ready(&blk->bw, bytes) && tb_ready(&blk->ops, 1)) {
-		tb_take(&blk->bw, bytes);
-		tb_take(&blk->ops, 1);
+	tb_refill(&blk->bw.tb, now);
+	tb_refill(&blk->ops.tb, now);
+	if (blk_limit_ready(&blk->bw, bytes) && blk_limit_ready(&blk->ops, 1)) {
+		blk_limit_take(&blk->bw, bytes);
+		blk_limit_take(&blk->ops, 1);
 		return true;
 	}
 	if (blk->timer < 0) {
-		wait = tb_wait_ns(&blk->bw, bytes);
-		wait_ops = tb_wait_ns(&blk->ops, 1);
+		wait = blk_limit_wait_ns(&blk->bw, bytes);
+		wait_ops = blk_limit_wait_ns(&blk->ops, 1);
 		blk->timer =
 		    host->timer_start(host, wait > wait_ops ? wait : wait_ops, refill_timer, blk);
 		if (blk->timer < 0)
@@ -157,6 +165,12 @@ void blk_serve_queue(struct ember_instance *blk, uint32_t q)
 	struct blk_req *req;
 	bool pushed = false;
 
+	/*
+	 * A swap waits for the old file's requests: none may start meanwhile, or it could run on
+	 * either file. The chains stay in the ring; the swap's end serves every queue.
+	 */
+	if (blk->swap.pending)
+		return;
 	while ((req = next_request(blk, q))) {
 		if (req->op == BLK_OP_DONE) {
 			blk_complete(blk, req);
@@ -193,7 +207,7 @@ void blk_serve_queue(struct ember_instance *blk, uint32_t q)
 		host->vq_notify(host, q);
 }
 
-static void cancel_timer(struct ember_instance *blk)
+void blk_cancel_timer(struct ember_instance *blk)
 {
 	if (blk->timer >= 0)
 		blk->host->timer_cancel(blk->host, blk->timer);
@@ -203,24 +217,22 @@ static void cancel_timer(struct ember_instance *blk)
 static int read_options(struct ember_instance *blk)
 {
 	const struct ember_host *host = blk->host;
-	const char *serial = NULL, *cache = NULL;
-	uint64_t bw, bw_burst;
-	int64_t nq, qs, ops, ops_burst;
+	const char *path = NULL, *serial = NULL, *cache = NULL;
+	int64_t nq, qs;
 
-	if (host->opt_string(host, "path", &blk->path) ||
+	if (host->opt_string(host, "path", &path) ||
 	    host->opt_bool(host, "read_only", &blk->read_only) ||
 	    host->opt_bool(host, "discard", &blk->discard) ||
 	    host->opt_string(host, "serial", &serial) || host->opt_string(host, "cache", &cache) ||
-	    host->opt_int(host, "num_queues", &nq) || host->opt_int(host, "queue_size", &qs) ||
-	    host->opt_size(host, "bandwidth_bytes_per_sec", &bw) ||
-	    host->opt_size(host, "bandwidth_burst_bytes", &bw_burst) ||
-	    host->opt_int(host, "ops_per_sec", &ops) ||
-	    host->opt_int(host, "ops_burst", &ops_burst))
+	    host->opt_int(host, "num_queues", &nq) || host->opt_int(host, "queue_size", &qs))
 		return -EINVAL;
-	if (!blk->path || !blk->path[0]) {
+	if (!path || !path[0]) {
 		host->log(host, EMBER_LOG_ERROR, "path: must name an image file or block device");
 		return -EINVAL;
 	}
+	/* Ours: swap_backing replaces it with a path that outlives its request. */
+	if (!(blk->path = strdup(path)))
+		return -ENOMEM;
 	if (serial && strlen(serial) > VIRTIO_BLK_ID_BYTES) {
 		host->log(host, EMBER_LOG_ERROR, "serial \"%s\": longer than %d bytes", serial,
 			  VIRTIO_BLK_ID_BYTES);
@@ -254,21 +266,39 @@ static int read_options(struct ember_instance *blk)
 	blk->seg_max = blk->queue_size - BLK_SEG_OVERHEAD;
 	if (blk->seg_max > BLK_SEG_MAX)
 		blk->seg_max = BLK_SEG_MAX;
-	if (blk->read_only)
-		blk->discard = false;
-	tb_init(&blk->bw, bw, bw_burst, host->clock_ns(host));
-	tb_init(&blk->ops, (uint64_t)ops, (uint64_t)ops_burst, host->clock_ns(host));
-	return 0;
+	return blk_limits_from_options(blk);
 }
 
 static void blk_destroy(struct ember_instance *blk)
 {
-	cancel_timer(blk);
+	blk->closing = true;
+	blk_cancel_timer(blk);
 	blk_uring_drain(blk);
 	blk_uring_exit(blk);
+	blk_swap_abandon(blk);
 	blk_backing_close(blk);
+	free(blk->path);
 	free(blk->reqs);
 	free(blk);
+}
+
+static int open_backing(struct ember_instance *blk)
+{
+	struct blk_backing b;
+	char msg[512];
+	int rc = blk_backing_open(blk->path, blk->read_only, &b, msg, sizeof(msg));
+
+	if (rc) {
+		blk->host->log(blk->host, EMBER_LOG_ERROR, "%s", msg);
+		return rc;
+	}
+	if (msg[0])
+		blk->host->log(blk->host, EMBER_LOG_WARN, "%s", msg);
+	blk->fd = b.fd;
+	blk->is_blockdev = b.is_blockdev;
+	blk->size_bytes = b.size_bytes;
+	blk->logical_block = b.logical_block;
+	return 0;
 }
 
 static int blk_create(const struct ember_host *host, struct ember_instance **out)
@@ -282,7 +312,8 @@ static int blk_create(const struct ember_host *host, struct ember_instance **out
 	blk->host = host;
 	blk->fd = blk->event_fd = -1;
 	blk->watch = blk->timer = -1;
-	if ((rc = read_options(blk)) || (rc = blk_backing_open(blk)))
+	blk->swap.next.fd = -1;
+	if ((rc = read_options(blk)) || (rc = open_backing(blk)))
 		goto fail;
 	slots = blk->num_queues * blk->queue_size;
 	blk->slots = slots;
@@ -307,14 +338,18 @@ fail:
 static void blk_reset(struct ember_instance *blk)
 {
 	/* Nothing waits for tokens now: a waiting request went back to its ring, which is gone. */
-	cancel_timer(blk);
+	blk_cancel_timer(blk);
 	/* Requests still in the ring complete later as stale: their chains are only freed. */
 	blk->epoch++;
 	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++) {
 		blk->queues[q].stalled = false;
 		memset(blk->queues[q].heads, 0, sizeof(blk->queues[q].heads));
 	}
-	/* The token buckets keep their level: they limit the device, not one driver session. */
+	/*
+	 * The token buckets keep their level: they limit the device, not one driver session. A
+	 * swap in progress goes on: it belongs to the device too, and its end serves the queues
+	 * of whichever driver session is there then.
+	 */
 }
 
 static uint64_t blk_features(struct ember_instance *blk)
@@ -325,6 +360,8 @@ static uint64_t blk_features(struct ember_instance *blk)
 
 	if (blk->read_only)
 		return f | 1ULL << VIRTIO_BLK_F_RO;
+	/* read_only comes from the backing (swap_backing may change it): the next driver sees it.
+	 */
 	f |= 1ULL << VIRTIO_BLK_F_WRITE_ZEROES;
 	if (blk->discard)
 		f |= 1ULL << VIRTIO_BLK_F_DISCARD;
@@ -344,7 +381,7 @@ static void blk_config_read(struct ember_instance *blk, uint32_t offset, void *d
 	    .discard_sector_alignment = blk->logical_block / BLK_SECTOR,
 	    .max_write_zeroes_sectors = BLK_DWZ_SECTORS,
 	    .max_write_zeroes_seg = 1,
-	    .write_zeroes_may_unmap = blk->discard,
+	    .write_zeroes_may_unmap = blk->discard && !blk->read_only,
 	};
 
 	/* ember checked offset + len <= BLK_CONFIG_SIZE. */
@@ -380,9 +417,12 @@ static const struct ember_option blk_options[] = {
     EMBER_OPTION_INT_DEF("ops_per_sec", 0, 0, 1LL << 30, "requests per second; 0: unlimited"),
     EMBER_OPTION_INT_DEF("ops_burst", 0, 0, 1LL << 30,
 			 "requests at once after idling; 0: ops_per_sec/16"),
+    /* The same two buckets in Firecracker's shape (its rate_limiter), as set_rate_limit takes. */
+    BLK_LIMIT_PARAMS,
 };
 
 static const struct ember_device_ops blk_ops = {
+    .control = blk_control,
     .struct_size = sizeof(struct ember_device_ops),
     .create = blk_create,
     .destroy = blk_destroy,
@@ -395,15 +435,29 @@ static const struct ember_device_ops blk_ops = {
 /*
  * io_uring_enter submits (queue notify: vCPU or event loop; the refill timer) and waits for
  * completions (reset). What the ring itself may do is restricted at create (uring_restrict.h).
+ * swap_backing (a control: event loop) opens and checks the new file, never creating one, and
+ * registers it with the ring; the swap ends in a completion (vCPU after a kick, or the event
+ * loop), which moves it into the backing's slot and empties the old one: FILES_UPDATE only.
  */
 static const struct ember_syscall_rule blk_syscalls[] = {
     EMBER_SYSCALL("io_uring_enter", EMBER_THREAD_VCPU | EMBER_THREAD_EVENT_LOOP),
+    EMBER_SYSCALL_ARG_EQ("io_uring_register", EMBER_THREAD_VCPU | EMBER_THREAD_EVENT_LOOP, 1,
+			 IORING_REGISTER_FILES_UPDATE),
+    {.struct_size = sizeof(struct ember_syscall_rule),
+     .threads = EMBER_THREAD_EVENT_LOOP,
+     .name = "openat",
+     .arg_count = 1,
+     .args = {{.index = 2, .op = EMBER_ARG_MASKED_EQ, .value = 0, .mask = O_CREAT | O_TRUNC}}},
+    EMBER_SYSCALL("fstat", EMBER_THREAD_EVENT_LOOP),
+    EMBER_SYSCALL("newfstatat", EMBER_THREAD_EVENT_LOOP),
+    EMBER_SYSCALL_ARG_EQ("ioctl", EMBER_THREAD_EVENT_LOOP, 1, BLKGETSIZE64),
+    EMBER_SYSCALL_ARG_EQ("ioctl", EMBER_THREAD_EVENT_LOOP, 1, BLKSSZGET),
 };
 
 static const struct ember_plugin_desc blk_desc = {
     .struct_size = sizeof(struct ember_plugin_desc),
     .abi_major = EMBER_ABI_MAJOR,
-    .abi_minor_required = 2, /* EMBER_OPTION_PATH, vq_set_limits (1.1), vq_unpop (1.2) */
+    .abi_minor_required = 2, /* EMBER_OPTION_PATH, vq_set_limits (1.1), vq_unpop, controls */
     .kind = EMBER_DEVICE_VIRTIO,
     .name = "virtio-blk",
     .vendor = "ember",
@@ -417,6 +471,9 @@ static const struct ember_plugin_desc blk_desc = {
     .option_count = EMBER_ARRAY_SIZE(blk_options),
     .option_size = sizeof(struct ember_option),
     .ops = &blk_ops,
+    .controls = blk_controls,
+    .control_count = BLK_CONTROL_COUNT,
+    .control_size = sizeof(struct ember_control),
     .syscalls = blk_syscalls,
     .syscall_count = EMBER_ARRAY_SIZE(blk_syscalls),
     .syscall_size = sizeof(struct ember_syscall_rule),

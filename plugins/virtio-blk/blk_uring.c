@@ -6,10 +6,15 @@
  *   we reap every CQE there, push the chains, and notify each touched queue once;
  * - FLUSH carries IOSQE_IO_DRAIN: it starts only after every earlier request completed (so the
  *   writes it must cover are on the file), and later requests wait for it.
- * The ring has one SQ and CQ entry per request slot, so neither can overflow.
+ * The ring has one SQ entry per request slot and one CQ entry more (for a swap's barrier, below),
+ * so neither can overflow.
  * The ring can do nothing else (uring_restrict.h): created disabled, the backing file
- * registered (SQEs name it as fixed file 0) with the eventfd, restricted to the four opcodes
- * below with IOSQE_FIXED_FILE required, then enabled.
+ * registered with the eventfd, restricted to the four opcodes below with IOSQE_FIXED_FILE
+ * required, then enabled. The registered file table has two slots: SQEs name the backing's
+ * (blk->file_slot), and swap_backing registers the new file in the other one
+ * (IORING_REGISTER_FILES_UPDATE, the one register call the ring still allows: it can only put
+ * files the plugin opened itself in reach), so a swap changes which slot new SQEs name once the
+ * old slot's requests are done.
  */
 #include <errno.h>
 #include <string.h>
@@ -20,8 +25,8 @@
 #include "blk.h"
 #include "uring_restrict.h"
 
-/* The backing file's index among the ring's registered files. */
-#define BLK_FIXED_FD 0
+/* Registered file slots: the backing's and the one a swap's new file waits in. */
+#define BLK_FILE_SLOTS 2
 
 static const uint8_t blk_uring_ops[] = {IORING_OP_READV, IORING_OP_WRITEV, IORING_OP_FSYNC,
 					IORING_OP_FALLOCATE};
@@ -30,6 +35,8 @@ static const struct uring_limits blk_uring_limits = {
     .op_count = sizeof(blk_uring_ops) / sizeof(blk_uring_ops[0]),
     .sqe_flags_allowed = IOSQE_FIXED_FILE | IOSQE_IO_DRAIN,
     .sqe_flags_required = IOSQE_FIXED_FILE,
+    .register_ops = (const uint8_t[]){IORING_REGISTER_FILES_UPDATE},
+    .register_op_count = 1,
 };
 
 static void on_completions(void *arg, int fd, uint32_t revents);
@@ -37,7 +44,9 @@ static void on_completions(void *arg, int fd, uint32_t revents);
 int blk_uring_init(struct ember_instance *blk, uint32_t entries)
 {
 	const struct ember_host *host = blk->host;
-	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE, .cq_entries = entries};
+	/* One CQE more than request slots: swap_backing's barrier may be in flight with them. */
+	struct io_uring_params p = {.flags = IORING_SETUP_CQSIZE, .cq_entries = entries + 1};
+	int files[BLK_FILE_SLOTS] = {blk->fd, -1};
 	int rc;
 
 	rc = uring_setup_disabled(entries, &blk->ring, &p);
@@ -61,7 +70,8 @@ int blk_uring_init(struct ember_instance *blk, uint32_t entries)
 			  strerror(-rc));
 		return rc;
 	}
-	rc = io_uring_register_files(&blk->ring, &blk->fd, 1);
+	blk->file_slot = 0;
+	rc = io_uring_register_files(&blk->ring, files, BLK_FILE_SLOTS);
 	if (rc < 0) {
 		host->log(host, EMBER_LOG_ERROR, "io_uring: registering the backing file: %s",
 			  strerror(-rc));
@@ -107,18 +117,20 @@ bool blk_uring_queue(struct ember_instance *blk, struct blk_req *req)
 		return false;
 	switch (req->op) {
 	case BLK_OP_READ:
-		io_uring_prep_readv(sqe, BLK_FIXED_FD, req->iov, req->iov_count, req->offset);
+		io_uring_prep_readv(sqe, (int)blk->file_slot, req->iov, req->iov_count,
+				    req->offset);
 		break;
 	case BLK_OP_WRITE:
-		io_uring_prep_writev(sqe, BLK_FIXED_FD, req->iov, req->iov_count, req->offset);
+		io_uring_prep_writev(sqe, (int)blk->file_slot, req->iov, req->iov_count,
+				     req->offset);
 		break;
 	case BLK_OP_FLUSH:
-		io_uring_prep_fsync(sqe, BLK_FIXED_FD, IORING_FSYNC_DATASYNC);
+		io_uring_prep_fsync(sqe, (int)blk->file_slot, IORING_FSYNC_DATASYNC);
 		io_uring_sqe_set_flags(sqe, IOSQE_IO_DRAIN);
 		break;
 	case BLK_OP_FALLOCATE:
-		io_uring_prep_fallocate(sqe, BLK_FIXED_FD, req->fallocate_mode, (off_t)req->offset,
-					(off_t)req->len);
+		io_uring_prep_fallocate(sqe, (int)blk->file_slot, req->fallocate_mode,
+					(off_t)req->offset, (off_t)req->len);
 		break;
 	case BLK_OP_DONE:
 		break;
@@ -127,6 +139,30 @@ bool blk_uring_queue(struct ember_instance *blk, struct blk_req *req)
 	io_uring_sqe_set_data(sqe, req);
 	blk->sq_pending++;
 	return true;
+}
+
+int blk_uring_queue_swap_barrier(struct ember_instance *blk)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&blk->ring);
+
+	if (!sqe)
+		return -EBUSY;
+	/*
+	 * A full fsync, not the FLUSH's datasync: the file is closed next and nothing of the
+	 * device syncs it again. IO_DRAIN: it starts after every request before it finished.
+	 */
+	io_uring_prep_fsync(sqe, (int)blk->file_slot, 0);
+	io_uring_sqe_set_flags(sqe, IOSQE_FIXED_FILE | IOSQE_IO_DRAIN);
+	io_uring_sqe_set_data(sqe, NULL); /* not a guest request */
+	blk->sq_pending++;
+	return 0;
+}
+
+int blk_uring_set_file(struct ember_instance *blk, uint32_t slot, int fd)
+{
+	int rc = uring_files_update(&blk->ring, slot, &fd, 1);
+
+	return rc < 0 ? rc : 0;
 }
 
 void blk_uring_submit(struct ember_instance *blk)
@@ -173,9 +209,14 @@ static uint32_t reap(struct ember_instance *blk)
 
 	while (io_uring_peek_cqe(&blk->ring, &cqe) == 0) {
 		struct blk_req *req = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
 
-		req->status = status_of(blk, req, cqe->res);
 		io_uring_cqe_seen(&blk->ring, cqe);
+		if (!req) {
+			blk_swap_finish(blk, res);
+			continue;
+		}
+		req->status = status_of(blk, req, res);
 		touched |= 1u << req->queue;
 		blk_complete(blk, req);
 	}
@@ -186,12 +227,15 @@ void blk_uring_complete(struct ember_instance *blk)
 {
 	const struct ember_host *host = blk->host;
 	uint32_t touched = reap(blk);
+	/* A swap finished: the queues it held (kicks went unserved meanwhile) go on. */
+	bool resume = blk->swap.done;
 
+	blk->swap.done = false;
 	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++) {
 		if (touched & (1u << q))
 			host->vq_notify(host, q);
 		/* Slots came free: a queue that stopped at queue_size requests may go on. */
-		if (blk->queues[q].stalled) {
+		if (blk->queues[q].stalled || (resume && q < blk->num_queues)) {
 			blk->queues[q].stalled = false;
 			blk_serve_queue(blk, q);
 		}
@@ -212,9 +256,10 @@ static void on_completions(void *arg, int fd, uint32_t revents)
 	blk_uring_complete(blk);
 }
 
+/* SQEs of the device the kernel may still hold: requests, and a swap's barrier. */
 static uint32_t in_flight(const struct ember_instance *blk)
 {
-	uint32_t n = 0;
+	uint32_t n = blk->swap.pending ? 1 : 0;
 
 	for (uint32_t q = 0; q < BLK_MAX_QUEUES; q++)
 		n += blk->queues[q].in_flight;
@@ -272,5 +317,6 @@ void blk_uring_drain(struct ember_instance *blk)
 			blk_complete(blk, &blk->reqs[i]);
 		}
 	}
+	blk_swap_abandon(blk);
 	blk->sq_pending = 0;
 }

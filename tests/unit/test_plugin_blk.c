@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -994,4 +995,472 @@ Test(blk, directory_is_not_a_disk)
 				    sizeof(err)),
 		     -1);
 	cr_assert(harness_log_contains(&h, "not a regular file or a block device"), "%s", h.log);
+}
+
+/* -- runtime controls: swap_backing, set_rate_limit, info -- */
+
+static char reply[2048];
+static char path2[64];
+
+static int control(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int control(const char *name, const char *fmt, ...)
+{
+	char args[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	return plugin_instance_control(h.dev, name, args, reply, sizeof(reply));
+}
+
+/* A value of the last reply ("name = 123;"); aborts the test when it is not there. */
+static long long reply_value(const char *name)
+{
+	char key[64];
+	const char *p;
+	long long v;
+
+	snprintf(key, sizeof(key), "%s = ", name);
+	p = strstr(reply, key);
+	cr_assert(p, "no %s in the reply:\n%s", name, reply);
+	cr_assert_eq(sscanf(p + strlen(key), "%lld", &v), 1, "%s", reply);
+	return v;
+}
+
+static long long info_value(const char *name)
+{
+	cr_assert_eq(control("info", "%s", ""), 0, "%s", reply);
+	return reply_value(name);
+}
+
+/* A second image of `bytes` bytes of `fill` in path2 (removed by swap_teardown). */
+static void make_second(uint64_t bytes, uint8_t fill)
+{
+	uint8_t *buf = malloc(bytes ? bytes : 1);
+	int fd;
+
+	snprintf(path2, sizeof(path2), "/tmp/ember-blk-swap-XXXXXX");
+	fd = mkstemp(path2);
+	cr_assert(fd >= 0);
+	memset(buf, fill, bytes);
+	cr_assert_eq(write(fd, buf, bytes), (ssize_t)bytes);
+	close(fd);
+	free(buf);
+}
+
+static void swap_teardown(void)
+{
+	teardown();
+	if (path2[0])
+		unlink(path2);
+	path2[0] = '\0';
+}
+
+static uint32_t generation(void)
+{
+	return harness_read32(&h, VIRTIO_MMIO_CONFIG_GENERATION);
+}
+
+/* Polls (real time: the barrier is real I/O) until the swap in progress is done. */
+static void wait_swap(void)
+{
+	struct timespec t = {0, 100000};
+
+	for (int i = 0; i < 20000 && info_value("swap_pending"); i++) {
+		harness_poll(&h);
+		nanosleep(&t, NULL);
+	}
+	cr_assert_eq(info_value("swap_pending"), 0, "the swap never finished; log:\n%s", h.log);
+}
+
+static uint8_t read_byte(uint64_t sector)
+{
+	struct req r;
+
+	cr_assert_eq(run(T_IN, sector, 512, true, &r), S_OK, "%s", h.log);
+	return ((uint8_t *)harness_ptr(&h, r.data, 512))[0];
+}
+
+TestSuite(blk_control, .fini = swap_teardown);
+
+Test(blk_control, swap_to_a_bigger_file_changes_the_capacity_and_tells_the_driver)
+{
+	uint32_t gen, isr;
+	unsigned raises;
+
+	start("");
+	make_second(2 * DISK_BYTES, 0xa5);
+	gen = generation();
+	raises = h.irq_raises;
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), 0, "%s", reply);
+	cr_assert_eq(reply_value("size_bytes"), 2 * DISK_BYTES);
+	wait_swap();
+	cr_assert_eq(config32(0), 2 * DISK_BYTES / 512, "capacity in config space");
+	cr_assert_neq(generation(), gen, "config generation");
+	cr_assert_gt(h.irq_raises, raises, "no interrupt");
+	isr = harness_read32(&h, VIRTIO_MMIO_INTERRUPT_STATUS);
+	cr_assert(isr & 0x2, "InterruptStatus %#x: no configuration change", isr);
+	/* Reads come from the new file, past the old end too. */
+	cr_assert_eq(read_byte(0), 0xa5);
+	cr_assert_eq(read_byte(DISK_BYTES / 512 + 100), 0xa5);
+	cr_assert_eq(run(T_IN, 2 * DISK_BYTES / 512, 512, true, NULL), S_IOERR, "the new end");
+	cr_expect_eq(control("info", "%s", ""), 0);
+	cr_assert(strstr(reply, path2), "%s", reply);
+	cr_assert_eq(reply_value("size_bytes"), 2 * DISK_BYTES);
+	cr_assert(harness_log_contains(&h, "replaced by"), "%s", h.log);
+}
+
+/*
+ * Writes in flight when the swap comes finish on the old file (and are synced before it is
+ * closed); a request made after the swap was asked for waits for it and runs on the new file.
+ */
+Test(blk_control, requests_in_flight_finish_on_the_old_file)
+{
+	struct req w[8], r;
+	uint8_t back[4096];
+
+	start("");
+	make_second(DISK_BYTES, 0xa5);
+	for (int i = 0; i < 8; i++)
+		w[i] = submit(T_OUT, 64 + (uint64_t)i * 8, 4096, false); /* zeros */
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), 0, "%s", reply);
+	cr_assert_eq(info_value("swap_pending"), 1, "the barrier completes only when polled");
+	r = submit(T_IN, 64, 512, true);
+	cr_assert_eq(status_of(&r), NO_STATUS, "a request started during the swap");
+	for (int i = 0; i < 9; i++)
+		cr_assert(wait_used(NULL), "request %d; log:\n%s", i, h.log);
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(status_of(&w[i]), S_OK);
+	cr_assert_eq(status_of(&r), S_OK);
+	cr_assert_eq(((uint8_t *)harness_ptr(&h, r.data, 512))[0], 0xa5, "read the new file");
+	file_read(64 * 512, back, sizeof(back));
+	cr_assert_eq(back[0], 0, "the writes are in the old file");
+	cr_assert_eq(back[4095], 0);
+	cr_assert_not(harness_log_contains(&h, "fsync of"), "%s", h.log);
+	wait_swap();
+	{
+		int fd = open(path2, O_RDONLY);
+
+		cr_assert(fd >= 0);
+		cr_assert_eq(pread(fd, back, sizeof(back), 64 * 512), (ssize_t)sizeof(back));
+		close(fd);
+		cr_assert_eq(back[0], 0xa5, "the new file is untouched");
+	}
+}
+
+Test(blk_control, failed_swaps_keep_the_old_backing)
+{
+	uint32_t gen;
+
+	start("");
+	gen = generation();
+	cr_assert_eq(control("swap_backing", "path = \"/nonexistent/ember-disk.img\";"), -ENOENT);
+	cr_assert(strstr(reply, "swap_backing: path \"/nonexistent/ember-disk.img\": cannot open "
+				"for reading and writing: No such file or directory"),
+		  "%s", reply);
+	cr_assert_eq(control("swap_backing", "path = \"/tmp\"; read_only = true;"), -EINVAL);
+	cr_assert(strstr(reply, "not a regular file or a block device"), "%s", reply);
+	cr_assert_eq(control("swap_backing", "%s", ""), -EINVAL);
+	cr_assert(strstr(reply, "path: missing"), "%s", reply);
+	cr_assert_eq(control("swap_backing", "path = 5;"), -EINVAL);
+	/* The old file still serves, and the guest heard of nothing. */
+	cr_assert_eq(read_byte(0), 0x5a);
+	cr_assert_eq(config32(0), DISK_BYTES / 512);
+	cr_assert_eq(generation(), gen);
+	cr_assert_eq(info_value("swap_pending"), 0);
+	cr_assert(strstr(reply, path), "%s", reply);
+	cr_assert_eq(reply_value("size_bytes"), DISK_BYTES);
+}
+
+Test(blk_control, a_second_swap_waits_for_the_first)
+{
+	start("");
+	make_second(DISK_BYTES, 0xa5);
+	submit(T_OUT, 0, 4096, false);
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), 0, "%s", reply);
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path), -EBUSY);
+	cr_assert(strstr(reply, "still waits for the requests in flight"), "%s", reply);
+	wait_swap();
+	cr_assert(wait_used(NULL), "the write");
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path), 0, "%s", reply);
+	wait_swap();
+	cr_assert_eq(read_byte(8), 0x5a, "back on the first file");
+}
+
+Test(blk_control, read_only_swap_refuses_writes)
+{
+	uint8_t back[512];
+
+	start("");
+	make_second(DISK_BYTES, 0xa5);
+	cr_assert_eq(control("swap_backing", "path = \"%s\"; read_only = true;", path2), 0, "%s",
+		     reply);
+	wait_swap();
+	cr_assert_eq(info_value("read_only"), 1);
+	cr_assert_eq(run(T_OUT, 0, 512, false, NULL), S_IOERR);
+	cr_assert_eq(run_dwz(T_WRITE_ZEROES, 0, 8, 0), S_IOERR);
+	cr_assert_eq(read_byte(0), 0xa5);
+	/* Without read_only the drive keeps its mode. */
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path), 0, "%s", reply);
+	wait_swap();
+	cr_assert_eq(info_value("read_only"), 1);
+	cr_assert_eq(run(T_OUT, 0, 512, false, NULL), S_IOERR);
+	file_read(0, back, sizeof(back));
+	cr_assert_eq(back[0], 0x5a, "the file is untouched");
+	cr_assert_eq(control("swap_backing", "path = \"%s\"; read_only = false;", path), 0, "%s",
+		     reply);
+	wait_swap();
+	cr_assert_eq(info_value("read_only"), 0);
+	cr_assert_eq(run(T_OUT, 0, 512, false, NULL), S_OK);
+}
+
+Test(blk_control, read_only_file_cannot_be_swapped_in_for_writing)
+{
+	start("");
+	make_second(DISK_BYTES, 0xa5);
+	cr_assert_eq(chmod(path2, 0400), 0);
+	/* Root writes read-only files: as root, this test's own process drops to nobody (each
+	 * Criterion test runs in a process of its own), so the refusal is really exercised. */
+	if (geteuid() == 0)
+		cr_assert(setresgid(65534, 65534, 65534) == 0 &&
+			  setresuid(65534, 65534, 65534) == 0);
+	cr_assert_neq(access(path2, W_OK), 0, "the file must not be writable now");
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), -EACCES);
+	cr_assert(strstr(reply, "cannot open for reading and writing: Permission denied"), "%s",
+		  reply);
+	cr_assert_eq(read_byte(0), 0x5a);
+}
+
+/* Kata and firecracker-containerd boot with placeholder drives and swap the real disks in. */
+Test(blk_control, zero_length_placeholder_then_the_real_disk)
+{
+	harness_init(&h);
+	snprintf(path, sizeof(path), "/tmp/ember-blk-test-XXXXXX");
+	close(mkstemp(path));
+	cr_assert_eq(create(""), 0, "%s", err);
+	cr_assert(driver_negotiate(&h, device_features() & ~F_EVENT_IDX) &
+		  VIRTIO_STATUS_FEATURES_OK);
+	driver_vq_setup(&h, &vq, 0, 64);
+	driver_ok(&h);
+	cr_assert_eq(config32(0), 0, "an empty disk");
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_IOERR);
+	make_second(DISK_BYTES, 0xa5);
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), 0, "%s", reply);
+	wait_swap();
+	cr_assert_eq(config32(0), DISK_BYTES / 512);
+	cr_assert_eq(read_byte(5), 0xa5);
+	/* And back to the placeholder, as firecracker-containerd does when a container goes. */
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path), 0, "%s", reply);
+	cr_assert_eq(reply_value("size_bytes"), 0);
+	wait_swap();
+	cr_assert_eq(config32(0), 0);
+}
+
+Test(blk_control, a_partial_last_sector_is_out_of_reach)
+{
+	start("");
+	make_second(3 * 512 + 100, 0xa5);
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), 0, "%s", reply);
+	cr_assert_eq(reply_value("size_bytes"), 3 * 512);
+	cr_assert(harness_log_contains(&h, "the last 100 bytes are not a whole sector"), "%s",
+		  h.log);
+	wait_swap();
+	cr_assert_eq(config32(0), 3);
+}
+
+Test(blk_control, destroy_during_a_swap_leaks_nothing)
+{
+	start("");
+	make_second(DISK_BYTES, 0xa5);
+	for (int i = 0; i < 8; i++)
+		submit(T_OUT, (uint64_t)i * 8, 4096, false);
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), 0, "%s", reply);
+	/* No poll: teardown destroys with the barrier in the ring and counts fds. */
+}
+
+Test(blk_control, reset_during_a_swap)
+{
+	start("");
+	make_second(DISK_BYTES, 0xa5);
+	submit(T_OUT, 0, 4096, false);
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), 0, "%s", reply);
+	guest_reset(64);
+	wait_swap();
+	cr_assert_eq(read_byte(0), 0xa5, "the new driver session uses the new file");
+}
+
+/* A swap while a request waits for tokens: it runs on the new file once both allow it. */
+Test(blk_control, swap_while_a_request_waits_for_tokens)
+{
+	struct req r;
+
+	start("ops_size = 1; ops_refill_ms = 100;");
+	make_second(DISK_BYTES, 0xa5);
+	cr_assert_eq(read_byte(0), 0x5a);
+	r = submit(T_IN, 0, 512, true);
+	cr_assert_eq(control("swap_backing", "path = \"%s\";", path2), 0, "%s", reply);
+	wait_swap();
+	cr_assert_eq(status_of(&r), NO_STATUS, "the swap granted a token");
+	harness_advance(&h, 101 * MS);
+	cr_assert(wait_used(NULL));
+	cr_assert_eq(status_of(&r), S_OK);
+	cr_assert_eq(((uint8_t *)harness_ptr(&h, r.data, 512))[0], 0xa5);
+}
+
+Test(blk_control, set_rate_limit_limits_and_removing_it_unblocks)
+{
+	struct req r[4];
+
+	start("");
+	cr_assert_eq(control("set_rate_limit", "ops_size = 2; ops_refill_ms = 1000;"), 0, "%s",
+		     reply);
+	for (int i = 0; i < 4; i++)
+		r[i] = submit(T_IN, (uint64_t)i, 512, true);
+	cr_assert(wait_used(NULL));
+	cr_assert(wait_used(NULL), "a full bucket of two");
+	cr_assert_not(peek_used(NULL));
+	cr_assert_eq(status_of(&r[2]), NO_STATUS);
+	harness_advance(&h, 400 * MS);
+	cr_assert_not(peek_used(NULL), "2 per second: one every 500 ms");
+	harness_advance(&h, 101 * MS);
+	cr_assert(wait_used(NULL));
+	cr_assert_eq(status_of(&r[2]), S_OK);
+	cr_assert_eq(status_of(&r[3]), NO_STATUS);
+	/* No limit any more: the waiting request goes now, not when the old timer fires. */
+	cr_assert_eq(control("set_rate_limit", "%s", ""), 0, "%s", reply);
+	cr_assert(wait_used(NULL), "still waiting for a removed bucket");
+	cr_assert_eq(status_of(&r[3]), S_OK);
+	cr_assert_eq(harness_callbacks(&h), 1, "the refill timer is gone");
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(run(T_IN, (uint64_t)i, 512, true, NULL), S_OK);
+}
+
+Test(blk_control, set_rate_limit_bandwidth_on_the_fake_clock)
+{
+	uint64_t t0;
+	int done = 0;
+
+	/* 8 KiB every 125 ms (64 KiB/s): 16 reads of 8 KiB take about 2 s (the first is free). */
+	start("");
+	cr_assert_eq(
+	    control("set_rate_limit", "bandwidth_size = \"8K\"; bandwidth_refill_ms = 125;"), 0,
+	    "%s", reply);
+	t0 = h.now_ns;
+	for (int i = 0; i < 16; i++)
+		submit(T_IN, (uint64_t)i * 16, 8192, true);
+	while (done < 16 && h.now_ns - t0 <= 5000 * MS) {
+		if (peek_used(NULL))
+			done++;
+		else
+			harness_advance(&h, 10 * MS);
+	}
+	cr_assert_eq(done, 16);
+	cr_assert(h.now_ns - t0 >= 1800 * MS && h.now_ns - t0 <= 2000 * MS, "took %llu ms",
+		  (unsigned long long)((h.now_ns - t0) / MS));
+}
+
+Test(blk_control, one_time_burst_is_spent_once)
+{
+	struct req r[5];
+
+	start("");
+	cr_assert_eq(control("set_rate_limit",
+			     "ops_size = 1; ops_refill_ms = 1000; ops_one_time_burst = 2;"),
+		     0, "%s", reply);
+	for (int i = 0; i < 5; i++)
+		r[i] = submit(T_IN, (uint64_t)i, 512, true);
+	for (int i = 0; i < 3; i++)
+		cr_assert(wait_used(NULL), "the bucket and the one-time burst: %d", i);
+	cr_assert_eq(status_of(&r[3]), NO_STATUS);
+	harness_advance(&h, 900 * MS);
+	cr_assert_not(peek_used(NULL));
+	harness_advance(&h, 101 * MS);
+	cr_assert(wait_used(NULL));
+	cr_assert_eq(status_of(&r[3]), S_OK);
+	harness_advance(&h, 1001 * MS);
+	cr_assert(wait_used(NULL), "the burst is not refilled: one per second");
+	cr_assert_eq(status_of(&r[4]), S_OK);
+}
+
+/* Limits set at run time hold across guest resets like those from the config. */
+Test(blk_control, set_rate_limit_survives_resets)
+{
+	struct req r;
+
+	start("");
+	cr_assert_eq(control("set_rate_limit", "ops_size = 1; ops_refill_ms = 100;"), 0, "%s",
+		     reply);
+	cr_assert_eq(run(T_IN, 0, 512, true, NULL), S_OK, "the bucket");
+	for (int i = 0; i < 3; i++)
+		guest_reset(64);
+	r = submit(T_IN, 1, 512, true);
+	cr_assert_not(peek_used(NULL), "a reset refilled the bucket");
+	harness_advance(&h, 101 * MS);
+	cr_assert(wait_used(NULL));
+	cr_assert_eq(status_of(&r), S_OK);
+}
+
+Test(blk_control, set_rate_limit_checks_its_arguments)
+{
+	start("");
+	cr_assert_eq(control("set_rate_limit", "ops_size = -1;"), -EINVAL);
+	cr_assert(strstr(reply, "ops_size: -1 is outside"), "%s", reply);
+	cr_assert_eq(control("set_rate_limit", "bandwidth = 5;"), -EINVAL);
+	cr_assert(strstr(reply, "no parameter \"bandwidth\""), "%s", reply);
+	cr_assert_eq(control("set_rate_limit", "ops_refill_ms = 3600001;"), -EINVAL);
+	cr_assert_eq(info_value("ops_size"), 0, "a refused request changes nothing");
+}
+
+Test(blk_control, info_reflects_the_state)
+{
+	start(
+	    "read_only = true; bandwidth_bytes_per_sec = \"64K\"; bandwidth_burst_bytes = \"8K\";");
+	cr_assert_eq(control("info", "%s", ""), 0, "%s", reply);
+	cr_assert(strstr(reply, "path = \""), "%s", reply);
+	cr_assert(strstr(reply, path), "%s", reply);
+	cr_assert_eq(reply_value("size_bytes"), DISK_BYTES);
+	cr_assert_eq(reply_value("read_only"), 1);
+	/* The per-second options as the same bucket: 8 KiB refilled in 125 ms. */
+	cr_assert_eq(reply_value("bandwidth_size"), 8192);
+	cr_assert_eq(reply_value("bandwidth_refill_ms"), 125);
+	cr_assert_eq(reply_value("bandwidth_one_time_burst"), 0);
+	cr_assert_eq(reply_value("ops_size"), 0);
+	cr_assert_eq(reply_value("swap_pending"), 0);
+	cr_assert_eq(control("set_rate_limit",
+			     "ops_size = 100; ops_refill_ms = 500; ops_one_time_burst = 7; "
+			     "bandwidth_size = 1048576; bandwidth_refill_ms = 1000;"),
+		     0, "%s", reply);
+	cr_assert_eq(info_value("ops_size"), 100);
+	cr_assert_eq(reply_value("ops_refill_ms"), 500);
+	cr_assert_eq(reply_value("ops_one_time_burst"), 7);
+	cr_assert_eq(reply_value("bandwidth_size"), 1048576);
+	cr_assert_eq(reply_value("bandwidth_refill_ms"), 1000);
+	cr_assert_eq(control("info", "x = 1;"), -EINVAL, "info takes no parameters");
+}
+
+/* The config takes the same Firecracker-shaped buckets; one bucket in two shapes is refused. */
+Test(blk_control, firecracker_shaped_options_at_create)
+{
+	struct req r[3];
+
+	start("ops_size = 2; ops_refill_ms = 1000;");
+	cr_assert_eq(info_value("ops_size"), 2);
+	cr_assert_eq(reply_value("ops_refill_ms"), 1000);
+	for (int i = 0; i < 3; i++)
+		r[i] = submit(T_IN, (uint64_t)i, 512, true);
+	cr_assert(wait_used(NULL));
+	cr_assert(wait_used(NULL));
+	cr_assert_eq(status_of(&r[2]), NO_STATUS);
+	harness_advance(&h, 501 * MS);
+	cr_assert(wait_used(NULL));
+	cr_assert_eq(harness_destroy(&h), 0);
+	cr_assert_neq(create("ops_size = 2; ops_per_sec = 5;"), 0);
+	cr_assert(harness_log_contains(&h, "ops_size: give it or ops_per_sec/ops_burst, not both"),
+		  "%s", h.log);
+	cr_assert_neq(create("bandwidth_size = \"1M\"; bandwidth_burst_bytes = \"8K\";"), 0);
+	cr_assert(harness_log_contains(&h, "bandwidth_size: give it or"), "%s", h.log);
+	/* size 0 or refill 0: no limit, as in Firecracker (Kata sends empty limiters). */
+	cr_assert_eq(create("ops_size = 1; ops_refill_ms = 0;"), 0, "%s", err);
 }
