@@ -32,6 +32,7 @@
 /* What every check needs to report an error. */
 struct loader {
 	const char *file; /* the VM's file as given, for messages and relative paths */
+	const char *text; /* vm_config_load_text: the VM's text (file only names it) */
 	struct vm_config *cfg;
 	char *err;
 	size_t err_size;
@@ -378,13 +379,13 @@ const char *device_id_error(const char *id)
 	size_t n = strlen(id);
 
 	if (n == 0)
-		return "empty; expected 1 to 32 of a-z, 0-9, '-' and '_'";
+		return "empty; expected 1 to 32 of a-z, A-Z, 0-9, '-' and '_'";
 	if (n > CONFIG_ID_MAX)
-		return "too long; expected 1 to 32 of a-z, 0-9, '-' and '_'";
+		return "too long; expected 1 to 32 of a-z, A-Z, 0-9, '-' and '_'";
 	for (const char *p = id; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '_'))
-			return "expected only a-z, 0-9, '-' and '_'";
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+			return "expected only a-z, A-Z, 0-9, '-' and '_'";
 	return NULL;
 }
 
@@ -756,7 +757,11 @@ static int parse_file(const struct loader *ld, config_t *lc, const char *file)
 	FILE *f;
 	int ok;
 
-	f = fopen(file, "r");
+	/* The VM's own text, when it was given as text; a profile is always a file. */
+	if (ld->text && file == ld->file)
+		f = fmemopen((void *)(uintptr_t)ld->text, strlen(ld->text), "r"); /* read only */
+	else
+		f = fopen(file, "r");
 	if (!f) {
 		snprintf(ld->err, ld->err_size, "%s: cannot open: %s", file, strerror(errno));
 		return -1;
@@ -922,9 +927,11 @@ static int load_all(const struct loader *ld, struct vm_config *cfg)
 	return 0;
 }
 
-int vm_config_load(struct vm_config *out, const char *path, char *err, size_t err_size)
+static int load(struct vm_config *out, const char *path, const char *text, char *err,
+		size_t err_size)
 {
-	struct loader ld = {.file = path, .cfg = out, .err = err, .err_size = err_size};
+	struct loader ld = {
+	    .file = path, .text = text, .cfg = out, .err = err, .err_size = err_size};
 
 	memset(out, 0, sizeof(*out));
 	if (err_size > 0)
@@ -943,6 +950,17 @@ int vm_config_load(struct vm_config *out, const char *path, char *err, size_t er
 		return -1;
 	}
 	return 0;
+}
+
+int vm_config_load(struct vm_config *out, const char *path, char *err, size_t err_size)
+{
+	return load(out, path, NULL, err, err_size);
+}
+
+int vm_config_load_text(struct vm_config *out, const char *name, const char *text, char *err,
+			size_t err_size)
+{
+	return load(out, name, text, err, err_size);
 }
 
 /* Safe on a zeroed struct, after a failed load and twice (each leaves file NULL). */

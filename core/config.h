@@ -95,6 +95,13 @@ struct vm_config {
  * err. On failure *out needs no vm_config_free.
  */
 int vm_config_load(struct vm_config *out, const char *path, char *err, size_t err_size);
+/*
+ * The same for a VM description given as text (the Firecracker front-end's translation,
+ * core/api/fc_model.h): name stands for the file in messages and relative paths resolve
+ * against its folder; everything else is as for a file.
+ */
+int vm_config_load_text(struct vm_config *out, const char *name, const char *text, char *err,
+			size_t err_size);
 void vm_config_free(struct vm_config *cfg);
 
 /*
@@ -112,7 +119,10 @@ bool vm_config_in_profile(const struct vm_config *cfg, const config_setting_t *s
  */
 const config_setting_t *device_config_origin(const struct device_config *dc, const char *name);
 
-/* The one rule for device ids: 1..CONFIG_ID_MAX of a-z, 0-9, '-', '_'. NULL when good. */
+/*
+ * The one rule for device ids: 1..CONFIG_ID_MAX of a-z, A-Z, 0-9, '-', '_' (upper case for the
+ * ids Firecracker's clients give drives and interfaces). NULL when good.
+ */
 const char *device_id_error(const char *id);
 
 #endif

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ember's command line:
- *   ember run [--no-seccomp] CONFIG  boot the VM CONFIG describes (--no-seccomp: without
- *                        the per-thread seccomp filters, for debugging)
+ *   ember run [--no-seccomp] [--api-sock PATH] CONFIG  boot the VM CONFIG describes
+ *                        (--no-seccomp: without the per-thread seccomp filters, for
+ *                        debugging; --api-sock: Firecracker's API for the running phase)
+ *   ember firecracker ARGS  the Firecracker-compatible front-end (also when ember runs under
+ *                        the name "firecracker"; core/api/fc_frontend.h, docs/api.md)
  *   ember check [--print] CONFIG   validate CONFIG and create (then destroy) its devices
  *                        without KVM; start nothing; --print: show the resolved VM
  *   ember plugins [DIR...]  list the plugins found in DIR... and ember's own folder
@@ -10,6 +13,7 @@
  *   ember version | help
  * Exit statuses are enum ember_exit (vm_stop.h), documented in the README.
  */
+#include "api/fc_frontend.h"
 #include "boot_timer.h"
 #include "config.h"
 #include "device_check.h"
@@ -33,15 +37,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: ember run CONFIG     boot the VM that CONFIG describes\n"
-		"       ember run --no-seccomp CONFIG  the same without seccomp (debugging)\n"
-		"       ember check CONFIG   validate CONFIG, create its devices without KVM\n"
-		"       ember check --print CONFIG  the same, and show the resolved VM\n"
-		"       ember plugins [DIR...]  list the plugins in DIR... and ember's own folder\n"
-		"       ember profiles       list the installed profiles (profile = \"NAME\")\n"
-		"       ember version\n"
-		"Set EMBER_LOG=debug for more messages. See the README for exit statuses.\n");
+	fprintf(
+	    f, "usage: ember run CONFIG     boot the VM that CONFIG describes\n"
+	       "       ember run --no-seccomp CONFIG  the same without seccomp (debugging)\n"
+	       "       ember run --api-sock PATH CONFIG  the same, with Firecracker's API on PATH\n"
+	       "       ember firecracker ARGS  Firecracker's command line (firecracker --help)\n"
+	       "       ember check CONFIG   validate CONFIG, create its devices without KVM\n"
+	       "       ember check --print CONFIG  the same, and show the resolved VM\n"
+	       "       ember plugins [DIR...]  list the plugins in DIR... and ember's own folder\n"
+	       "       ember profiles       list the installed profiles (profile = \"NAME\")\n"
+	       "       ember version\n"
+	       "Set EMBER_LOG=debug for more messages. See the README for exit statuses.\n");
 }
 
 static int load_config(const char *path, struct vm_config *cfg)
@@ -178,11 +184,21 @@ static int list_profiles(void)
 int main(int argc, char **argv)
 {
 	bool print = false, no_seccomp = false;
+	const char *api_sock = NULL;
 	struct vm_config cfg;
 	int status;
 
 	boot_timer_start();
 	set_log_level();
+	{
+		const char *slash = argv[0] ? strrchr(argv[0], '/') : NULL;
+		const char *name = slash ? slash + 1 : argv[0];
+
+		if (name && !strcmp(name, "firecracker"))
+			return fc_frontend_main(argc, argv, EMBER_VERSION);
+		if (argc >= 2 && !strcmp(argv[1], "firecracker"))
+			return fc_frontend_main(argc - 1, argv + 1, EMBER_VERSION);
+	}
 	if (argc == 2 && (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))) {
 		printf("ember %s\n", EMBER_VERSION);
 		return EMBER_EXIT_OK;
@@ -204,10 +220,20 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EMBER_EXIT_USAGE;
 	}
-	if (argc == 4 && !strcmp(argv[1], "run") && !strcmp(argv[2], "--no-seccomp")) {
-		no_seccomp = true;
-		argv[2] = argv[3];
-		argc = 3;
+	/* ember run's flags, in any order before CONFIG. */
+	while (argc >= 4 && !strcmp(argv[1], "run") &&
+	       (!strcmp(argv[2], "--no-seccomp") || !strcmp(argv[2], "--api-sock"))) {
+		int used = 1;
+
+		if (!strcmp(argv[2], "--no-seccomp"))
+			no_seccomp = true;
+		else if (argc >= 5) {
+			api_sock = argv[3];
+			used = 2;
+		} else
+			break;
+		memmove(argv + 2, argv + 2 + used, (size_t)(argc - 2 - used) * sizeof(*argv));
+		argc -= used;
 	}
 	if (argc != 3 || (strcmp(argv[1], "run") && strcmp(argv[1], "check"))) {
 		usage(stderr);
@@ -231,7 +257,7 @@ int main(int argc, char **argv)
 	}
 	if (no_seccomp)
 		cfg.seccomp = false;
-	status = vm_run(&cfg);
+	status = api_sock ? fc_run_with_api(&cfg, api_sock) : vm_run(&cfg, NULL);
 	vm_config_free(&cfg);
 	return status;
 }

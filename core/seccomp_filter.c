@@ -103,10 +103,44 @@ static const struct base_rule baseline[] = {
     {"ioctl", ON_LOOP, 1, IOCTL(KVM_IRQFD)},
     {"ioctl", ON_LOOP, 1, IOCTL(KVM_IOEVENTFD)},
     {"ioctl", ON_LOOP, 1, IOCTL(KVM_SET_USER_MEMORY_REGION)},
+    /* pause and resume (vm_control.c): kvmclock put back, and each vCPU told it was paused */
+    {"ioctl", ON_LOOP, 1, IOCTL(KVM_SET_CLOCK)},
+    {"ioctl", ON_LOOP, 1, IOCTL(KVM_KVMCLOCK_CTRL)},
     {"ioctl", ON_LOOP, 1, IOCTL(TCGETS)},
     {"ioctl", ON_LOOP, 1, IOCTL(TCSETS)},
     {"ioctl", ON_LOOP, 1, IOCTL(TCSETSW)},
     {"ioctl", ON_LOOP, 1, IOCTL(TCSETSF)},
+};
+
+/*
+ * SECCOMP_EXTRA_API: what a control plane serving requests on the event loop needs once its
+ * listening socket exists (created before the filter, in the started hook): accepting and
+ * talking on connections, socket options, non-blocking fds, watching them, writing answers and
+ * metrics lines, and removing the socket file at the end. Some are in the baseline already; they
+ * are listed anyway so that this list alone says what the control plane relies on.
+ */
+static const struct base_rule api_syscalls[] = {
+    /* connections on the listening socket */
+    {"accept4", ON_LOOP, 0, {0}},
+    {"recvfrom", ON_LOOP, 0, {0}},
+    {"sendto", ON_LOOP, 0, {0}},
+    {"recvmsg", ON_LOOP, 0, {0}},
+    {"sendmsg", ON_LOOP, 0, {0}},
+    {"setsockopt", ON_LOOP, 0, {0}},
+    {"getsockopt", ON_LOOP, 0, {0}},
+    {"shutdown", ON_LOOP, 0, {0}},
+    {"fcntl", ON_LOOP, 0, {0}}, /* O_NONBLOCK on accepted fds */
+    /* watching them on the loop */
+    {"epoll_ctl", ON_LOOP, 0, {0}},
+    {"epoll_wait", ON_LOOP, 0, {0}},
+    {"epoll_pwait", ON_LOOP, 0, {0}},
+    /* replies and metrics lines (the files are opened before boot) */
+    {"write", ON_LOOP, 0, {0}},
+    {"writev", ON_LOOP, 0, {0}},
+    {"close", ON_LOOP, 0, {0}},
+    /* the socket file, removed when ember ends (teardown runs under this filter) */
+    {"unlink", ON_LOOP, 0, {0}},
+    {"unlinkat", ON_LOOP, 0, {0}},
 };
 
 /* Arguments the kernel reads as 32-bit ints: a plugin's EQ/NE test on them ignores the rest. */
@@ -178,16 +212,15 @@ struct seccomp_source seccomp_source_of(const struct plugin *p)
 	};
 }
 
-static int add_base(scmp_filter_ctx ctx, enum seccomp_kind kind, int tgid, char *err,
-		    size_t err_size)
+/* The rules of table[0..n) that are on kind's filter. */
+static int add_rules(scmp_filter_ctx ctx, enum seccomp_kind kind, const struct base_rule *table,
+		     size_t n, char *err, size_t err_size)
 {
 	unsigned bit = kind_bit(kind);
-	const struct scmp_arg_cmp own = {
-	    .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = LOW32, .datum_b = (uint32_t)tgid};
 	int rc;
 
-	for (size_t i = 0; i < sizeof(baseline) / sizeof(baseline[0]); i++) {
-		const struct base_rule *b = &baseline[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct base_rule *b = &table[i];
 		int nr = seccomp_syscall_resolve_name(b->name);
 
 		if (!(b->on & bit))
@@ -205,6 +238,22 @@ static int add_base(scmp_filter_ctx ctx, enum seccomp_kind kind, int tgid, char 
 			return -1;
 		}
 	}
+	return 0;
+}
+
+static int add_base(scmp_filter_ctx ctx, enum seccomp_kind kind, unsigned extras, int tgid,
+		    char *err, size_t err_size)
+{
+	const struct scmp_arg_cmp own = {
+	    .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = LOW32, .datum_b = (uint32_t)tgid};
+	int rc;
+
+	if (add_rules(ctx, kind, baseline, sizeof(baseline) / sizeof(baseline[0]), err, err_size))
+		return -1;
+	if ((extras & SECCOMP_EXTRA_API) &&
+	    add_rules(ctx, kind, api_syscalls, sizeof(api_syscalls) / sizeof(api_syscalls[0]), err,
+		      err_size))
+		return -1;
 	/* Signals only to ember itself: vCPU kicks (pthread_kill), raise and abort. */
 	rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, &own);
 	if (!rc)
@@ -265,8 +314,9 @@ static int add_plugin_rule(scmp_filter_ctx ctx, const struct seccomp_source *s,
 	return 0;
 }
 
-static scmp_filter_ctx build_ctx(enum seccomp_kind kind, const struct seccomp_source *sources,
-				 size_t count, int tgid, char *err, size_t err_size)
+static scmp_filter_ctx build_ctx(enum seccomp_kind kind, unsigned extras,
+				 const struct seccomp_source *sources, size_t count, int tgid,
+				 char *err, size_t err_size)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	uint32_t want = kind_threads(kind);
@@ -275,7 +325,7 @@ static scmp_filter_ctx build_ctx(enum seccomp_kind kind, const struct seccomp_so
 		snprintf(err, err_size, "seccomp: cannot start a filter (out of memory)");
 		return NULL;
 	}
-	if (add_base(ctx, kind, tgid, err, err_size))
+	if (add_base(ctx, kind, extras, tgid, err, err_size))
 		goto fail;
 	for (size_t i = 0; i < count; i++) {
 		const struct seccomp_source *s = &sources[i];
@@ -294,7 +344,14 @@ fail:
 int seccomp_filter_build(enum seccomp_kind kind, const struct seccomp_source *sources, size_t count,
 			 int tgid, struct seccomp_prog *out, char *err, size_t err_size)
 {
-	scmp_filter_ctx ctx = build_ctx(kind, sources, count, tgid, err, err_size);
+	return seccomp_filter_build_extra(kind, 0, sources, count, tgid, out, err, err_size);
+}
+
+int seccomp_filter_build_extra(enum seccomp_kind kind, unsigned extras,
+			       const struct seccomp_source *sources, size_t count, int tgid,
+			       struct seccomp_prog *out, char *err, size_t err_size)
+{
+	scmp_filter_ctx ctx = build_ctx(kind, extras, sources, count, tgid, err, err_size);
 	int fd = -1, rc;
 	struct stat st;
 	void *buf = NULL;
@@ -337,7 +394,14 @@ fail:
 int seccomp_filter_export_pfc(enum seccomp_kind kind, const struct seccomp_source *sources,
 			      size_t count, int tgid, int fd, char *err, size_t err_size)
 {
-	scmp_filter_ctx ctx = build_ctx(kind, sources, count, tgid, err, err_size);
+	return seccomp_filter_export_pfc_extra(kind, 0, sources, count, tgid, fd, err, err_size);
+}
+
+int seccomp_filter_export_pfc_extra(enum seccomp_kind kind, unsigned extras,
+				    const struct seccomp_source *sources, size_t count, int tgid,
+				    int fd, char *err, size_t err_size)
+{
+	scmp_filter_ctx ctx = build_ctx(kind, extras, sources, count, tgid, err, err_size);
 	int rc;
 
 	if (!ctx)
@@ -378,6 +442,12 @@ const char *const *seccomp_syscall_names(size_t *count)
 int seccomp_filters_build(struct seccomp_filters *f, const struct plugin *const *plugins,
 			  size_t count)
 {
+	return seccomp_filters_build_extra(f, plugins, count, 0);
+}
+
+int seccomp_filters_build_extra(struct seccomp_filters *f, const struct plugin *const *plugins,
+				size_t count, unsigned extras)
+{
 	struct seccomp_source *all = calloc(count + 1, sizeof(*all));
 	const char *const *names;
 	size_t name_count;
@@ -395,9 +465,10 @@ int seccomp_filters_build(struct seccomp_filters *f, const struct plugin *const 
 	}
 	for (size_t i = 0; i < count; i++)
 		all[i] = seccomp_source_of(plugins[i]);
-	if (seccomp_filter_build(SECCOMP_EVENT_LOOP, all, count, tgid, &f->event_loop, err,
-				 sizeof(err)) ||
-	    seccomp_filter_build(SECCOMP_VCPU, all, count, tgid, &f->vcpu, err, sizeof(err)))
+	if (seccomp_filter_build_extra(SECCOMP_EVENT_LOOP, extras, all, count, tgid, &f->event_loop,
+				       err, sizeof(err)) ||
+	    seccomp_filter_build_extra(SECCOMP_VCPU, extras, all, count, tgid, &f->vcpu, err,
+				       sizeof(err)))
 		goto fail;
 	log_debug("seccomp: event-loop filter %u BPF instructions, vcpu filter %u",
 		  f->event_loop.len, f->vcpu.len);

@@ -45,6 +45,15 @@ struct seccomp_source {
 	uint32_t count;
 };
 
+/*
+ * Rule sets beyond the baseline that the embedding asks for (bit flags, "extras" below).
+ * SECCOMP_EXTRA_API: the event loop serves a control plane (vm_run_hooks.api_syscalls):
+ * accept4, recvfrom, sendto, recvmsg, sendmsg, setsockopt, getsockopt, shutdown, fcntl,
+ * epoll_ctl, epoll_wait, epoll_pwait, write, writev, close, openat (the api_syscalls table in
+ * seccomp_filter.c). No other filter changes.
+ */
+#define SECCOMP_EXTRA_API 0x1u
+
 /* The source of plugin p. */
 struct seccomp_source seccomp_source_of(const struct plugin *p);
 
@@ -55,9 +64,16 @@ struct seccomp_source seccomp_source_of(const struct plugin *p);
  */
 int seccomp_filter_build(enum seccomp_kind kind, const struct seccomp_source *sources, size_t count,
 			 int tgid, struct seccomp_prog *out, char *err, size_t err_size);
+/* The same with the extra rule sets in extras (SECCOMP_EXTRA_*). */
+int seccomp_filter_build_extra(enum seccomp_kind kind, unsigned extras,
+			       const struct seccomp_source *sources, size_t count, int tgid,
+			       struct seccomp_prog *out, char *err, size_t err_size);
 /* The same filter as libseccomp's readable pseudo-code (PFC), written to fd (tests, debugging). */
 int seccomp_filter_export_pfc(enum seccomp_kind kind, const struct seccomp_source *sources,
 			      size_t count, int tgid, int fd, char *err, size_t err_size);
+int seccomp_filter_export_pfc_extra(enum seccomp_kind kind, unsigned extras,
+				    const struct seccomp_source *sources, size_t count, int tgid,
+				    int fd, char *err, size_t err_size);
 void seccomp_prog_free(struct seccomp_prog *prog);
 
 /* "event-loop", "vcpu", "plugin-thread". */
@@ -84,6 +100,9 @@ struct seccomp_filters {
  */
 int seccomp_filters_build(struct seccomp_filters *f, const struct plugin *const *plugins,
 			  size_t count);
+/* The same with the extra rule sets in extras (SECCOMP_EXTRA_*) on the filters they touch. */
+int seccomp_filters_build_extra(struct seccomp_filters *f, const struct plugin *const *plugins,
+				size_t count, unsigned extras);
 void seccomp_filters_free(struct seccomp_filters *f);
 
 /*

@@ -13,13 +13,22 @@
  * interrupted only by a signal that arrives while it blocks, so vcpu_join re-sends SIGUSR1
  * every 10 ms until the thread has ended; the UART gives the byte up on EINTR once the stop
  * flag is set (serial_set_stop).
+ *
+ * Pausing (vcpus_pause) uses the same kick: vm->pause_requested is set first, then every
+ * thread is kicked; a thread sees the flag at the top of its loop and parks on park_cond until
+ * a resume or a stop. The top of the loop also clears immediate_exit, before it reads either
+ * flag (with a full fence between): a kick whose flag it did not see yet leaves immediate_exit
+ * set, so the next KVM_RUN returns at once and the loop looks again. A kick can still be spent
+ * on a thread in a device handler, so vcpus_pause re-kicks every 10 ms like vcpu_join.
  */
 #include "boot_timer.h"
 #include "log.h"
 #include "vm_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -70,6 +79,20 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned index)
 static bool stopping(const struct vm *vm)
 {
 	return atomic_load(&vm->stop_reason) != VM_STOP_NONE;
+}
+
+/* Waits outside KVM_RUN while a pause is requested and no stop is. */
+static void park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->park_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->parked_cond);
+	while (atomic_load(&vm->pause_requested) && !stopping(vm))
+		pthread_cond_wait(&vm->park_cond, &vm->park_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->park_lock);
 }
 
 static void handle_io(struct vcpu *vcpu)
@@ -179,14 +202,20 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
+	const char *prefix = vm->hooks && vm->hooks->vcpu_thread_prefix
+				 ? vm->hooks->vcpu_thread_prefix
+				 : "ember-vcpu";
 	sigset_t set;
-
 	char name[16];
 	int rc;
 
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* What ps and /proc show (at most 15 characters: the kernel's limit). */
+	snprintf(name, sizeof(name), "%s%u", prefix, vcpu->index);
+	pthread_setname_np(pthread_self(), name);
+	/* Seccomp reports keep their own short name, whatever the prefix (seccomp_install.h). */
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	seccomp_thread_set(name);
 	/* Before the first KVM_RUN: nothing the guest drives runs here unfiltered. */
@@ -200,7 +229,15 @@ static void *vcpu_thread(void *arg)
 	if (vcpu->index == 0 && !atomic_exchange(&vm->first_run_logged, true))
 		log_debug("start-up: first KVM_RUN after wall_ms=%.3f cpu_ms=%.3f",
 			  boot_timer_wall_ms(), boot_timer_cpu_ms());
-	while (!stopping(vm)) {
+	for (;;) {
+		vcpu->run->immediate_exit = 0;
+		atomic_thread_fence(memory_order_seq_cst);
+		if (stopping(vm))
+			break;
+		if (atomic_load(&vm->pause_requested)) {
+			park(vcpu);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -230,6 +267,89 @@ void vcpu_kick(struct vcpu *vcpu)
 		return;
 	vcpu->run->immediate_exit = 1;
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+static void kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+static struct timespec after_ns(long ns)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_nsec += ns;
+	while (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void unpark(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->park_lock);
+	atomic_store(&vm->pause_requested, false);
+	pthread_cond_broadcast(&vm->park_cond);
+	pthread_mutex_unlock(&vm->park_lock);
+}
+
+int vcpus_pause(struct vm *vm)
+{
+	struct timespec give_up = after_ns(VCPU_PAUSE_TIMEOUT_MS * 1000000L), now;
+	unsigned started = 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < vm->vcpu_count; i++)
+		started += vm->vcpus[i].started;
+	atomic_store(&vm->pause_requested, true);
+	kick_all(vm);
+	pthread_mutex_lock(&vm->park_lock);
+	while (vm->parked < started && !rc) {
+		struct timespec rekick = after_ns(VCPU_REKICK_NS);
+
+		if (stopping(vm)) {
+			rc = -EBUSY;
+		} else if (pthread_cond_clockwait(&vm->parked_cond, &vm->park_lock, CLOCK_MONOTONIC,
+						  &rekick) == ETIMEDOUT) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (!before(&now, &give_up)) {
+				rc = -ETIMEDOUT;
+				break;
+			}
+			/* Unlocked: a kick takes no lock, but parking threads need this one. */
+			pthread_mutex_unlock(&vm->park_lock);
+			kick_all(vm);
+			pthread_mutex_lock(&vm->park_lock);
+		}
+	}
+	/* A stop that came meanwhile wins: the parked threads must go on to end. */
+	if (!rc && stopping(vm))
+		rc = -EBUSY;
+	pthread_mutex_unlock(&vm->park_lock);
+	if (rc)
+		unpark(vm);
+	return rc;
+}
+
+void vcpus_resume(struct vm *vm)
+{
+	unpark(vm);
+}
+
+void vcpus_unpark_for_stop(struct vm *vm)
+{
+	/* Under the lock: a thread between its check of the stop flag and its wait gets it. */
+	pthread_mutex_lock(&vm->park_lock);
+	pthread_cond_broadcast(&vm->park_cond);
+	pthread_mutex_unlock(&vm->park_lock);
 }
 
 /*

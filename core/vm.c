@@ -390,7 +390,9 @@ static int setup_seccomp(struct vm *vm, const struct vm_config *cfg)
 	}
 	for (size_t i = 0; i < vm->devices.count; i++)
 		plugins[i] = vm_devices_plugin(&vm->devices, i);
-	rc = seccomp_filters_build(&vm->seccomp, plugins, vm->devices.count);
+	rc = seccomp_filters_build_extra(&vm->seccomp, plugins, vm->devices.count,
+					 vm->hooks && vm->hooks->api_syscalls ? SECCOMP_EXTRA_API
+									      : 0);
 	free(plugins);
 	vm->seccomp_on = rc == 0;
 	return rc;
@@ -417,6 +419,8 @@ static int enter_event_loop_filter(struct vm *vm)
 static void vm_teardown(struct vm *vm)
 {
 	if (vm->vcpus) {
+		/* A paused VM stops too: its parked threads see the stop flag once woken. */
+		vcpus_unpark_for_stop(vm);
 		for (unsigned i = 0; i < vm->vcpu_count; i++)
 			vcpu_kick(&vm->vcpus[i]);
 		for (unsigned i = 0; i < vm->vcpu_count; i++)
@@ -443,17 +447,31 @@ static void vm_teardown(struct vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	seccomp_filters_free(&vm->seccomp);
+	pthread_cond_destroy(&vm->parked_cond);
+	pthread_cond_destroy(&vm->park_cond);
+	pthread_mutex_destroy(&vm->park_lock);
 }
 
-int vm_run(const struct vm_config *cfg)
+int vm_run(const struct vm_config *cfg, const struct vm_run_hooks *hooks)
 {
-	struct vm vm = {.kvm_fd = -1, .vm_fd = -1, .signal_fd = -1, .vcpu_count = cfg->vcpus};
+	struct vm vm = {
+	    .kvm_fd = -1,
+	    .vm_fd = -1,
+	    .signal_fd = -1,
+	    .vcpu_count = cfg->vcpus,
+	    .hooks = hooks,
+	};
 	struct linux_boot_info boot;
 	char err[512];
 	int status = EMBER_EXIT_ERROR;
+	bool started = false;
 	int rc;
 
 	atomic_init(&vm.stop_reason, VM_STOP_NONE);
+	atomic_init(&vm.pause_requested, false);
+	pthread_mutex_init(&vm.park_lock, NULL);
+	pthread_cond_init(&vm.park_cond, NULL);
+	pthread_cond_init(&vm.parked_cond, NULL);
 	if (block_stop_signals()) {
 		log_error("cannot block the stop signals: %s", strerror(errno));
 		return EMBER_EXIT_ERROR;
@@ -491,13 +509,18 @@ int vm_run(const struct vm_config *cfg)
 		log_error("cannot set up signals or the console: %s", strerror(errno));
 		goto out;
 	}
-	for (unsigned i = 0; i < vm.vcpu_count; i++) {
+	rc = 0;
+	for (unsigned i = 0; i < vm.vcpu_count && !rc; i++) {
 		rc = vcpu_start(&vm.vcpus[i]);
 		if (rc) {
 			log_error("vCPU %u: cannot start its thread: %s", i, strerror(-rc));
 			vm_request_stop(&vm, VM_STOP_ERROR);
-			break;
 		}
+	}
+	/* Unfiltered yet: what the hook sets up (a listening socket) needs more than the loop. */
+	if (!rc && hooks && hooks->started) {
+		hooks->started(hooks->opaque, &vm, vm.loop);
+		started = true;
 	}
 	if (enter_event_loop_filter(&vm))
 		vm_request_stop(&vm, VM_STOP_ERROR);
@@ -505,6 +528,8 @@ int vm_run(const struct vm_config *cfg)
 		log_error("event loop: %s", strerror(errno));
 		vm_request_stop(&vm, VM_STOP_ERROR);
 	}
+	if (started && hooks->stopping)
+		hooks->stopping(hooks->opaque);
 	status = exit_status((enum vm_stop_reason)atomic_load(&vm.stop_reason));
 out:
 	vm_teardown(&vm);

@@ -51,11 +51,16 @@ bool vm_is_paused(const struct vm *vm);
 /*
  * Ctrl-Alt-Del through the i8042 keyboard controller: the make and break scancodes go to the
  * guest's atkbd driver as a real keyboard's would (Linux then signals init, or reboots at once
- * with kernel.ctrl-alt-del = 1). -ENODEV when the guest has not enabled the keyboard.
+ * with kernel.ctrl-alt-del = 1). -ENODEV when the guest has not enabled the keyboard;
+ * -EAGAIN while the guest has not yet read the previous sequence (i8042.h); -EBUSY: stopping.
  */
 int vm_send_ctrl_alt_del(struct vm *vm);
 
-/* The VM's devices, in placement order, for listing and metrics. */
+/*
+ * The VM's devices, in placement order, for listing and metrics. vm_device_info: -ENODEV for
+ * i >= vm_device_count; vm_device_metric: NULL for such an i or m; vm_device_metrics_read: 0
+ * for such an i, or when count is below the device's metric_count (plugin_instance.h).
+ */
 size_t vm_device_count(const struct vm *vm);
 struct vm_device_info {
 	const char *id;	    /* the config's id, or the instance name ("virtio-rng.0") without one */
@@ -74,7 +79,7 @@ uint32_t vm_device_metrics_read(struct vm *vm, size_t i, uint64_t *values, uint3
 int vm_device_control(struct vm *vm, const char *id, const char *name, const char *args,
 		      char *reply, size_t reply_size);
 
-/* Asks the VM to stop as a guest reboot would (exit status 0). */
+/* Asks the VM to stop as a guest reboot would (exit status 0), paused or not. */
 void vm_request_shutdown(struct vm *vm);
 
 #endif

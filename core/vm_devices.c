@@ -437,6 +437,34 @@ const struct plugin *vm_devices_plugin(const struct vm_devices *ds, size_t i)
 	return i < ds->count ? ds->devs[i].plugin : NULL;
 }
 
+const char *vm_devices_id(const struct vm_devices *ds, size_t i)
+{
+	const char *id;
+
+	if (i >= ds->count)
+		return NULL;
+	id = ds->cfg->devices[i].id;
+	return id ? id : ds->devs[i].name;
+}
+
+const char *vm_devices_plugin_name(const struct vm_devices *ds, size_t i)
+{
+	return i < ds->count ? ds->devs[i].plugin->desc.name : NULL;
+}
+
+struct plugin_instance *vm_devices_instance(const struct vm_devices *ds, size_t i)
+{
+	return i < ds->count ? ds->devs[i].pi : NULL;
+}
+
+long vm_devices_find(const struct vm_devices *ds, const char *id)
+{
+	for (size_t i = 0; i < ds->count; i++)
+		if (!strcmp(vm_devices_id(ds, i), id))
+			return (long)i;
+	return -1;
+}
+
 static void on_resample(void *opaque, int fd, uint32_t events)
 {
 	struct vm_device *d = opaque;

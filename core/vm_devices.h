@@ -42,6 +42,7 @@
 #define VM_SLOT_DEVMEM 2
 
 struct vm_device;
+struct plugin_instance;
 struct vm_clock;
 struct vm_devices_host;
 
@@ -107,6 +108,16 @@ int vm_devices_prepare(struct vm_devices *ds, const struct vm_config *cfg);
 
 /* After prepare: device i's plugin (i < ds->count), for the seccomp filters. */
 const struct plugin *vm_devices_plugin(const struct vm_devices *ds, size_t i);
+
+/*
+ * After create, for the control plane (main thread; i < ds->count): device i's id (the config's
+ * id, else its instance name, "virtio-rng.0"), its plugin's name, and its instance. find
+ * answers the index of the device whose id is `id`, or -1.
+ */
+const char *vm_devices_id(const struct vm_devices *ds, size_t i);
+const char *vm_devices_plugin_name(const struct vm_devices *ds, size_t i);
+struct plugin_instance *vm_devices_instance(const struct vm_devices *ds, size_t i);
+long vm_devices_find(const struct vm_devices *ds, const char *id);
 
 /* vm_devices_create's answer when the configuration itself cannot be built (a plugin refused
  * to create its device, too many devices): ember exits 2, like `ember check` would. */

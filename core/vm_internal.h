@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The VM's parts, shared by vm.c (build, run, teardown), vcpu.c (the vCPU threads) and
- * console.c (stdin to the UART); nothing else includes this header. The plugin devices
+ * The VM's parts, shared by vm.c (build, run, teardown), vcpu.c (the vCPU threads, parking),
+ * console.c (stdin to the UART) and vm_control.c (what a control plane does, vm_control.h);
+ * nothing else includes this header. The plugin devices
  * (vm_devices.c) get only what struct vm_devices_host hands them, and the core devices
  * (serial_8250.c, i8042.c, acpi_pm.c) only their callbacks. Not a public interface.
  */
@@ -15,6 +16,7 @@
 #include "i8042.h"
 #include "seccomp_filter.h"
 #include "serial_8250.h"
+#include "vm_control.h"
 #include "vm_devices.h"
 #include "vm_stop.h"
 
@@ -63,6 +65,21 @@ struct vm {
 	struct event_watch *signal_watch;
 	atomic_int stop_reason; /* enum vm_stop_reason; the first request wins */
 	atomic_bool first_run_logged;
+	/*
+	 * Pause (vcpu.c): while pause_requested, vCPU threads park outside KVM_RUN on park_cond;
+	 * parked counts them (under park_lock) and parked_cond tells vcpus_pause of each one.
+	 * A stop request ends the parking (vcpus_unpark_for_stop).
+	 */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	pthread_cond_t parked_cond;
+	atomic_bool pause_requested;
+	unsigned parked;
+	/* Main thread only (vm_control.c): paused, and kvmclock as it was when pausing. */
+	bool paused;
+	bool clock_saved;
+	struct kvm_clock_data paused_clock;
+	const struct vm_run_hooks *hooks; /* NULL: none */
 	/* Built after the plugins load when the config and command line leave seccomp on. */
 	bool seccomp_on;
 	struct seccomp_filters seccomp;
@@ -79,6 +96,17 @@ void vcpu_join(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 /* Installs the no-op signal handler used to kick vCPUs out of KVM_RUN. */
 int vcpu_signals_init(void);
+/*
+ * Main thread. vcpus_pause parks every started vCPU thread outside KVM_RUN and returns 0 once
+ * all are parked; -EBUSY when a stop comes first, -ETIMEDOUT when one does not park within
+ * VCPU_PAUSE_TIMEOUT_MS (it is blocked in a device handler: a console write to a full stdout):
+ * both undo the pause. vcpus_resume lets them run again. vcpus_unpark_for_stop wakes parked
+ * threads once a stop was requested, so that they end (teardown, before the joins).
+ */
+#define VCPU_PAUSE_TIMEOUT_MS 1000
+int vcpus_pause(struct vm *vm);
+void vcpus_resume(struct vm *vm);
+void vcpus_unpark_for_stop(struct vm *vm);
 
 /* console.c */
 int console_init(struct vm *vm);

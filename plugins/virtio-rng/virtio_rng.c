@@ -15,6 +15,7 @@
 #include <ember/virtio.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/random.h>
 
@@ -29,6 +30,8 @@ struct ember_instance {
 	uint64_t request_max;	     /* bytes per request at most */
 	int timer;		     /* pending refill timer, or -1 */
 	struct ember_vq_chain *held; /* popped, waiting for tokens */
+	/* Metrics (ops.metrics_read may run on any thread): written where requests are served. */
+	_Atomic uint64_t bytes, requests, throttled;
 };
 
 /* Fills `len` bytes of the chain's writable part with entropy. Returns bytes written. */
@@ -77,6 +80,7 @@ static bool wait_for_tokens(struct ember_instance *rng, struct ember_vq_chain *c
 	if (tb_ready(&rng->bucket, want))
 		return true;
 	rng->held = chain;
+	atomic_fetch_add_explicit(&rng->throttled, 1, memory_order_relaxed);
 	if (rng->timer < 0) {
 		rng->timer =
 		    host->timer_start(host, tb_wait_ns(&rng->bucket, want), refill_timer, rng);
@@ -111,6 +115,8 @@ static void serve(struct ember_instance *rng)
 		if (want)
 			written = fill_chain(rng, chain, want);
 		host->vq_push(host, chain, (uint32_t)written);
+		atomic_fetch_add_explicit(&rng->bytes, written, memory_order_relaxed);
+		atomic_fetch_add_explicit(&rng->requests, 1, memory_order_relaxed);
 		pushed = true;
 	}
 	if (pushed)
@@ -167,6 +173,25 @@ static void rng_queue_notify(struct ember_instance *rng, uint32_t queue)
 		serve(rng);
 }
 
+static void rng_metrics_read(struct ember_instance *rng, uint64_t *values, uint32_t count)
+{
+	const uint64_t all[] = {
+	    atomic_load_explicit(&rng->bytes, memory_order_relaxed),
+	    atomic_load_explicit(&rng->requests, memory_order_relaxed),
+	    atomic_load_explicit(&rng->throttled, memory_order_relaxed),
+	};
+
+	for (uint32_t i = 0; i < count && i < EMBER_ARRAY_SIZE(all); i++)
+		values[i] = all[i];
+}
+
+static const struct ember_metric rng_metrics[] = {
+    EMBER_METRIC_DEF(EMBER_METRIC_COUNTER, "bytes", "bytes", "entropy bytes given to the guest"),
+    EMBER_METRIC_DEF(EMBER_METRIC_COUNTER, "requests", "requests", "requests served"),
+    EMBER_METRIC_DEF(EMBER_METRIC_COUNTER, "throttled", "requests",
+		     "requests that waited for the rate limit"),
+};
+
 static const struct ember_option rng_options[] = {
     EMBER_OPTION_SIZE_DEF("rate_bytes_per_sec", 0, 0, 1LL << 40,
 			  "entropy bytes per second the guest may read; 0: unlimited"),
@@ -182,6 +207,7 @@ static const struct ember_device_ops rng_ops = {
     .destroy = rng_destroy,
     .reset = rng_reset,
     .queue_notify = rng_queue_notify,
+    .metrics_read = rng_metrics_read,
 };
 
 /* getrandom(2) where requests are served: queue notify (vCPU or event loop), the refill timer. */
@@ -208,6 +234,9 @@ static const struct ember_plugin_desc rng_desc = {
     .syscalls = rng_syscalls,
     .syscall_count = EMBER_ARRAY_SIZE(rng_syscalls),
     .syscall_size = sizeof(struct ember_syscall_rule),
+    .metrics = rng_metrics,
+    .metric_count = EMBER_ARRAY_SIZE(rng_metrics),
+    .metric_size = sizeof(struct ember_metric),
 };
 
 EMBER_PLUGIN_DEFINE(rng_desc)

@@ -232,3 +232,64 @@ EOF2
 guest_newer_release() {
 	sed -n 's/^KREL=//p' "${E2E_GUEST_NEWER:-/nonexistent}/kernel.env" 2>/dev/null
 }
+
+# --- The API cases (api-*): Firecracker's API on a Unix socket, driven with curl. ---
+
+# api METHOD PATH [BODY]: one request on $API_SOCK, sent with curl as firecracker-go-sdk's HTTP
+# client sends it (its Accept, Content-Type and User-Agent headers). The status goes to
+# API_STATUS ("curl-failed" when curl could not talk to the socket), the answer's body to
+# api.body; both are logged.
+api() {
+	_am=$1 _ap=$2
+	shift 2
+	: >api.body
+	if [ $# -ge 1 ]; then
+		API_STATUS=$(curl -sS --max-time 20 --unix-socket "$API_SOCK" -X "$_am" \
+			-H 'Accept: application/json' -H 'Content-Type: application/json' \
+			-H 'User-Agent: Go-http-client/1.1' --data-binary "$1" -o api.body \
+			-w '%{http_code}' "http://localhost$_ap") || API_STATUS=curl-failed
+	else
+		API_STATUS=$(curl -sS --max-time 20 --unix-socket "$API_SOCK" -X "$_am" \
+			-H 'Accept: application/json' -H 'User-Agent: Go-http-client/1.1' \
+			-o api.body -w '%{http_code}' "http://localhost$_ap") || API_STATUS=curl-failed
+	fi
+	echo "api: $_am $_ap ${1:-} -> $API_STATUS $(cat api.body)"
+}
+
+# api_expect STATUS METHOD PATH [BODY]: api, and fail unless the status is STATUS.
+api_expect() {
+	_aw=$1
+	shift
+	api "$@"
+	[ "$API_STATUS" = "$_aw" ] || fail "$1 $2: status $API_STATUS, expected $_aw: $(cat api.body)"
+}
+
+# api_json PATH: a value of the last answer's JSON body (api-test json).
+api_json() {
+	"$E2E_API_TEST" json api.body "$1" 2>/dev/null
+}
+
+# wait_socket PATH [TIMEOUT]: wait until PATH is a socket (the API listens), while ember runs.
+wait_socket() {
+	_t=$(now)
+	while [ ! -S "$1" ]; do
+		alive "$EMBER_PID" || fail "ember ended before its API socket $1 appeared"
+		if awk -v a="$_t" -v b="$(now)" -v l="${2:-30}" 'BEGIN { exit !(b - a > l) }'; then
+			fail "no API socket $1 after ${2:-30} s"
+		fi
+		sleep 0.05
+	done
+}
+
+# api_guest NAME <SCRIPT: the default guest's initrd with SCRIPT (NAME.initrd), for VMs that
+# the API or a Firecracker JSON file describes; GUEST_ARGS is the kernel command line to give.
+api_guest() {
+	{
+		# shellcheck disable=SC2016 # expanded in the guest
+		echo 'fact() { echo "E2E_FACT $1=$2"; }'
+		cat
+	} >"$1.test.sh"
+	initrd_with_script "$1.test.sh" "$1.initrd"
+	GUEST_KERNEL=$E2E_GUEST/vmlinuz
+	GUEST_ARGS="$GUEST_CMDLINE ember.end=none"
+}

@@ -2,6 +2,7 @@
 #include "i8042.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
 
 #define PORT_DATA 0
@@ -11,10 +12,11 @@
 #define STS_SYS	     0x04
 #define STS_CMD	     0x08
 #define STS_UNLOCKED 0x10
+#define STS_AUX_OBF  0x20
 
 struct fixture {
 	struct i8042 *k;
-	int irq_level, irq_calls;
+	int irq_level, irq_calls, irq_rises;
 	unsigned irq_gsi;
 	enum vm_stop_reason stops[4];
 	int nstops;
@@ -25,6 +27,8 @@ static void record_irq(void *opaque, unsigned gsi, int level)
 	struct fixture *f = opaque;
 
 	f->irq_gsi = gsi;
+	if (level && !f->irq_level)
+		f->irq_rises++;
 	f->irq_level = level;
 	f->irq_calls++;
 }
@@ -227,21 +231,22 @@ Test(i8042, irq_follows_the_queue)
 	cr_assert_eq(f.irq_gsi, 1);
 	cr_assert_eq(f.irq_calls, 1);
 	rd(&f, PORT_DATA);
+	/* One byte still queued: the edge-triggered line drops and rises for it. */
 	cr_assert_eq(f.irq_level, 1, "one byte still queued");
-	cr_assert_eq(f.irq_calls, 1);
+	cr_assert_eq(f.irq_calls, 3);
 	rd(&f, PORT_DATA);
 	cr_assert_eq(f.irq_level, 0);
-	cr_assert_eq(f.irq_calls, 2);
+	cr_assert_eq(f.irq_calls, 4);
 	/* Status reads do not drain. */
 	status(&f);
-	cr_assert_eq(f.irq_calls, 2);
+	cr_assert_eq(f.irq_calls, 4);
 
 	/* With CTR bit 0 clear, bytes queue without an interrupt. */
 	wr(&f, PORT_CMD, 0x60);
 	wr(&f, PORT_DATA, 0x64);
 	wr(&f, PORT_DATA, 0xf2);
 	cr_assert_eq(f.irq_level, 0);
-	cr_assert_eq(f.irq_calls, 2);
+	cr_assert_eq(f.irq_calls, 4);
 	cr_assert_eq(status(&f) & STS_OBF, STS_OBF);
 	/* Enabling the interrupt with bytes queued raises it. */
 	wr(&f, PORT_CMD, 0x60);
@@ -258,5 +263,144 @@ Test(i8042, irq_follows_the_queue)
 	cr_assert_eq(f.irq_level, 1);
 	cr_assert_eq(rd(&f, PORT_DATA), 0x55);
 	cr_assert_eq(f.irq_level, 0);
+	i8042_destroy(f.k);
+}
+
+/* ---- the keyboard's keystrokes: Ctrl-Alt-Del ---- */
+
+static const uint8_t cad_set1[] = {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d};
+static const uint8_t cad_set2[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+				   0x71, 0xf0, 0x11, 0xf0, 0x14};
+
+/* What atkbd does last when it binds: enable scanning (0xf4), then take the ACK. */
+static void enable_keyboard(struct fixture *f)
+{
+	wr(f, PORT_DATA, 0xf4);
+	expect_bytes(f, (const uint8_t[]){0xfa}, 1);
+}
+
+Test(i8042, ctrl_alt_del_needs_an_enabled_keyboard)
+{
+	struct fixture f;
+
+	setup(&f);
+	/* From power-on the keyboard does not scan until a driver asks. */
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), -ENODEV);
+	cr_assert_eq(status(&f) & STS_OBF, 0);
+	cr_assert_eq(f.irq_calls, 0);
+	enable_keyboard(&f);
+	/* Disabled scanning (0xf5), port off (0xad), interrupt off (CTR bit 0): refused. */
+	wr(&f, PORT_DATA, 0xf5);
+	expect_bytes(&f, (const uint8_t[]){0xfa}, 1);
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), -ENODEV);
+	enable_keyboard(&f);
+	wr(&f, PORT_CMD, 0xad);
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), -ENODEV);
+	wr(&f, PORT_CMD, 0xae);
+	wr(&f, PORT_CMD, 0x60);
+	wr(&f, PORT_DATA, 0x64);
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), -ENODEV);
+	wr(&f, PORT_CMD, 0x60);
+	wr(&f, PORT_DATA, 0x65);
+	cr_assert_eq(status(&f) & STS_OBF, 0, "nothing queued by a refused sequence");
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), 0);
+	expect_bytes(&f, cad_set1, sizeof(cad_set1));
+	/* A keyboard reset (0xff) leaves it scanning, as a real one after its self-test. */
+	wr(&f, PORT_DATA, 0xff);
+	expect_bytes(&f, (const uint8_t[]){0xfa, 0xaa}, 2);
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), 0);
+	expect_bytes(&f, cad_set1, sizeof(cad_set1));
+	cr_assert_eq(f.nstops, 0);
+	i8042_destroy(f.k);
+}
+
+Test(i8042, ctrl_alt_del_translated_set1)
+{
+	struct fixture f;
+
+	setup(&f);
+	enable_keyboard(&f);
+	f.irq_calls = f.irq_rises = 0;
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), 0);
+	cr_assert_eq(f.irq_level, 1);
+	cr_assert_eq(f.irq_gsi, 1);
+	for (size_t i = 0; i < sizeof(cad_set1); i++) {
+		uint8_t st = status(&f);
+
+		cr_assert_eq(st & STS_OBF, STS_OBF, "byte %zu", i);
+		cr_assert_eq(st & STS_AUX_OBF, 0, "keyboard bytes are not the mouse's");
+		cr_assert_eq(f.irq_level, 1, "IRQ 1 up while byte %zu waits", i);
+		cr_assert_eq(rd(&f, PORT_DATA), cad_set1[i], "byte %zu", i);
+	}
+	cr_assert_eq(status(&f) & STS_OBF, 0);
+	cr_assert_eq(f.irq_level, 0, "IRQ 1 down once the buffer is empty");
+	/* One rising edge per byte: the driver reads one byte per interrupt. */
+	cr_assert_eq(f.irq_rises, (int)sizeof(cad_set1));
+	i8042_destroy(f.k);
+}
+
+Test(i8042, ctrl_alt_del_untranslated_set2)
+{
+	struct fixture f;
+
+	setup(&f);
+	/* i8042.direct: the driver clears the translation bit (CTR 0x25). */
+	wr(&f, PORT_CMD, 0x60);
+	wr(&f, PORT_DATA, 0x25);
+	enable_keyboard(&f);
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), 0);
+	expect_bytes(&f, cad_set2, sizeof(cad_set2));
+	i8042_destroy(f.k);
+}
+
+Test(i8042, slow_reader_loses_nothing_and_the_queue_is_bounded)
+{
+	struct fixture f;
+
+	setup(&f);
+	enable_keyboard(&f);
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), 0);
+	/* 16 bytes of room, 8 used: a second sequence fits, a third does not (all or nothing). */
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), 0);
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), -EAGAIN);
+	/* The guest reads slowly, a few bytes at a time with status polls in between. */
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(cad_set1); i++) {
+			status(&f);
+			cr_assert_eq(rd(&f, PORT_DATA), cad_set1[i], "round %d byte %zu", round, i);
+			if (round == 0 && i == 3)
+				/* Half read: still no room for 8 more. */
+				cr_assert_eq(i8042_send_ctrl_alt_del(f.k), -EAGAIN);
+		}
+	}
+	cr_assert_eq(status(&f) & STS_OBF, 0);
+	cr_assert_eq(f.irq_level, 0);
+	/* Room again once read. */
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), 0);
+	expect_bytes(&f, cad_set1, sizeof(cad_set1));
+	i8042_destroy(f.k);
+}
+
+Test(i8042, keyboard_command_arguments)
+{
+	struct fixture f;
+
+	setup(&f);
+	/* LEDs (0xed) and typematic rate (0xf3): the argument is acknowledged, not run. */
+	wr(&f, PORT_DATA, 0xed);
+	wr(&f, PORT_DATA, 0xff); /* an argument, not a reset */
+	expect_bytes(&f, (const uint8_t[]){0xfa, 0xfa}, 2);
+	wr(&f, PORT_DATA, 0xf3);
+	wr(&f, PORT_DATA, 0x00);
+	expect_bytes(&f, (const uint8_t[]){0xfa, 0xfa}, 2);
+	/* Scan code set: 0xf0 0x00 asks which (2). */
+	wr(&f, PORT_DATA, 0xf0);
+	wr(&f, PORT_DATA, 0x00);
+	expect_bytes(&f, (const uint8_t[]){0xfa, 0xfa, 0x02}, 3);
+	wr(&f, PORT_DATA, 0xf0);
+	wr(&f, PORT_DATA, 0x02);
+	expect_bytes(&f, (const uint8_t[]){0xfa, 0xfa}, 2);
+	/* The argument of 0xed was not a keyboard reset: scanning is still off. */
+	cr_assert_eq(i8042_send_ctrl_alt_del(f.k), -ENODEV);
 	i8042_destroy(f.k);
 }

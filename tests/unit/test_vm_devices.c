@@ -29,6 +29,7 @@
 #include "guest_mem.h"
 #include "layout.h"
 #include "plugin_callbacks.h"
+#include "plugin_instance.h"
 #include "vm_devices.h"
 
 #define TP_DIR	   EMBER_BUILD_ROOT "/tests/unit/plugins"
@@ -684,4 +685,37 @@ Test(plugin_callbacks, fd_ready_runs_watches_and_fires_timers_once)
 	cr_assert_eq(f.ran_count, 4);
 	cr_assert(f.ran[0] == w && f.ran[1] == w && f.ran[2] == t && f.ran[3] == w);
 	cr_assert_eq(plugin_callbacks_fini(&r), 0);
+}
+
+/* What the control plane looks devices up by (vm_control.h): the config's id, else the name. */
+Test(vm_devices, ids_plugins_and_instances_for_the_control_plane)
+{
+	char log[4096];
+
+	cr_assert_eq(create(
+			 (const char *const[]){
+			     "{ plugin = \"virtio-rng\"; }",
+			     "{ plugin = \"tp-abi12\"; id = \"stats\"; }",
+			     "{ plugin = \"virtio-rng\"; id = \"rng-b\"; }",
+			     NULL,
+			 },
+			 log, sizeof(log)),
+		     0, "%s", log);
+	cr_assert_str_eq(vm_devices_id(&ds, 0), "virtio-rng.0");
+	cr_assert_str_eq(vm_devices_id(&ds, 1), "stats");
+	cr_assert_str_eq(vm_devices_id(&ds, 2), "rng-b");
+	cr_assert_null(vm_devices_id(&ds, 3));
+	cr_assert_str_eq(vm_devices_plugin_name(&ds, 1), "tp-abi12");
+	cr_assert_str_eq(vm_devices_plugin_name(&ds, 2), "virtio-rng");
+	cr_assert_null(vm_devices_plugin_name(&ds, 3));
+	cr_assert_eq(vm_devices_find(&ds, "stats"), 1);
+	cr_assert_eq(vm_devices_find(&ds, "virtio-rng.0"), 0);
+	cr_assert_eq(vm_devices_find(&ds, "rng-b"), 2);
+	cr_assert_eq(vm_devices_find(&ds, "virtio-rng.1"), -1, "a device with an id has no other");
+	cr_assert_eq(vm_devices_find(&ds, "nope"), -1);
+	cr_assert_not_null(vm_devices_instance(&ds, 1));
+	cr_assert_null(vm_devices_instance(&ds, 3));
+	cr_assert_gt(plugin_instance_metric_count(vm_devices_instance(&ds, 1)), 0);
+	cr_assert_eq(plugin_instance_metric_count(vm_devices_instance(&ds, 0)), 3,
+		     "virtio-rng: bytes, requests, throttled");
 }

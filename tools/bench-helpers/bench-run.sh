@@ -6,7 +6,7 @@
 # with QEMU -M microvm, alternating, and prints one line per sample:
 #   BENCH <metric> <ember|qemu> <run> <value> [extra]
 #   BENCH-INFO <text>          BENCH-END
-# Settings (environment): BENCH_DIR (this folder: bench-vm, initrd.cpio.gz), BENCH_KERNEL,
+# Settings (environment): BENCH_DIR (this folder: bench-vm, bench-api, initrd.cpio.gz), BENCH_KERNEL,
 # BENCH_EMBER, BENCH_QEMU (qemu-system-x86_64), BENCH_RUNS, BENCH_MANY (guests at once),
 # BENCH_MANY_MIB, BENCH_MANY_RUNS, BENCH_MEM_SAMPLES, BENCH_TIMEOUT (seconds per run),
 # BENCH_PHASES (any of "boot mem many"; default all).
@@ -147,6 +147,18 @@ while phase boot && [ "$i" -le "$runs" ]; do
 		[ "$(value marker_ms "$r")" != "-1.0" ] || why "ember-j-$i" "no init through the jailer"
 		rm -rf "$work/jail/ember/b$i"
 	fi
+	# The same guest through the Firecracker front-end's API, as an orchestrator starts it.
+	r=$(EMBER_LOG=debug "$dir/bench-api" -s "$work/api.sock" -k "$BENCH_KERNEL" -i "$initrd" \
+		-c "$cmdline" -t "$tmo" -e "$work/ember-api-$i.err" -o "$work/ember-api-$i.out" -- \
+		"$BENCH_EMBER" firecracker --api-sock "$work/api.sock")
+	echo "BENCH api_sock_ms ember $i $(value sock_ms "$r")"
+	echo "BENCH api_configure_ms ember $i $(value configure_ms "$r")"
+	echo "BENCH api_start_to_init_ms ember $i $(value start_to_init_ms "$r")"
+	echo "BENCH api_boot_ms ember $i $(value total_ms "$r")"
+	[ "$(value status "$r")" = ok ] && [ "$(value start_to_init_ms "$r")" != "-1.0" ] ||
+		why "ember-api-$i" "no init through the API ($r)"
+	s=$(grep 'API socket accepting after' "$work/ember-api-$i.err" | head -n 1)
+	[ -z "$s" ] || echo "BENCH api_sock_cpu_ms ember $i $(value cpu_ms "$s")"
 	if [ $qemu_ok = 1 ]; then
 		r=$(run_qemu 128 '' -K -t "$tmo" -e "$work/qemu-$i.err" -o "$work/qemu-$i.out")
 		echo "BENCH boot_ms qemu $i $(value marker_ms "$r")"
