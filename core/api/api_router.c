@@ -390,6 +390,9 @@ static void patch_net(struct api *api, struct api_response *r, const char *id, c
 		fault(api, r, "%s", err);
 		goto out;
 	}
+	char net_id[80];
+
+	snprintf(net_id, sizeof(net_id), FC_NET_ID_PREFIX "%s", id);
 	for (int d = 0; d < 2; d++) {
 		json_t *rl = d ? tx : rx;
 		struct strbuf b;
@@ -401,7 +404,7 @@ static void patch_net(struct api *api, struct api_response *r, const char *id, c
 		strbuf_printf(&b, "direction = \"%s\"; ", d ? "tx" : "rx");
 		args_bucket(&b, rl, "bandwidth");
 		args_bucket(&b, rl, "ops");
-		rc = b.failed ? -1 : control(api, r, id, "set_rate_limit", b.buf, NULL);
+		rc = b.failed ? -1 : control(api, r, net_id, "set_rate_limit", b.buf, NULL);
 		if (b.failed)
 			fault(api, r, "out of memory");
 		strbuf_free(&b);

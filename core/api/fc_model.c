@@ -845,7 +845,10 @@ char *fc_model_libconfig(const struct fc_model *m, char *err, size_t n)
 
 		next_device(&b, &count);
 		strbuf_puts(&b, "plugin = \"virtio-net\"; ");
-		put_string(&b, "id", json_string_value(json_object_get(d, "iface_id")));
+		/* "net-": Firecracker's clients give drives and interfaces the same ids ("1"). */
+		strbuf_puts(&b, "id = \"" FC_NET_ID_PREFIX);
+		strbuf_escape(&b, json_string_value(json_object_get(d, "iface_id")));
+		strbuf_puts(&b, "\"; ");
 		put_string(&b, "tap", json_string_value(json_object_get(d, "host_dev_name")));
 		if (mac)
 			put_string(&b, "mac", mac);

@@ -14,7 +14,7 @@
  *   machine-config   machine = { vcpus; memory_mib; }
  *   boot-source      boot = { kernel; initrd; cmdline; } (+ "root=/dev/vda rw" for the root drive)
  *   drives[]         virtio-blk, id = drive_id (the root drive first, so it is /dev/vda)
- *   network-ifaces[] virtio-net, id = iface_id
+ *   network-ifaces[] virtio-net, id = "net-" iface_id (FC_NET_ID_PREFIX: clients reuse drive ids)
  *   vsock            virtio-vsock, id "vsock";  balloon: virtio-balloon, id "balloon"
  *   entropy          virtio-rng, id "entropy"
  *   ember-devices[]  any plugin: { id, plugin, options { ... } }
@@ -28,6 +28,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* ember's id for interface X: drives and interfaces share no id space in Firecracker. */
+#define FC_NET_ID_PREFIX "net-"
 
 /* Answers whether a plugin of that name can be loaded (it is in one of ember's plugin folders). */
 typedef bool (*fc_have_plugin_fn)(void *opaque, const char *plugin);

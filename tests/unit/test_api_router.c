@@ -690,10 +690,10 @@ Test(api, net_patch)
 		  "{'iface_id': '1', 'rx_rate_limiter': {'ops': {'size': 3, 'refill_time': 4}}, "
 		  "'tx_rate_limiter': {}}");
 	cr_assert_str_eq(fake.log,
-			 "control(1,set_rate_limit,direction = \"rx\"; bandwidth_size = 0L; "
+			 "control(net-1,set_rate_limit,direction = \"rx\"; bandwidth_size = 0L; "
 			 "bandwidth_refill_ms = 0L; bandwidth_one_time_burst = 0L; ops_size = 3L; "
 			 "ops_refill_ms = 4L; ops_one_time_burst = 0L; )\n"
-			 "control(1,set_rate_limit,direction = \"tx\"; bandwidth_size = 0L; "
+			 "control(net-1,set_rate_limit,direction = \"tx\"; bandwidth_size = 0L; "
 			 "bandwidth_refill_ms = 0L; bandwidth_one_time_burst = 0L; ops_size = 0L; "
 			 "ops_refill_ms = 0L; ops_one_time_burst = 0L; )\n");
 	cr_assert_eq(api.counters.net_patches, 1);

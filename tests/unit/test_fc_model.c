@@ -221,7 +221,7 @@ Test(fc_model, go_sdk_like)
 	cr_assert_null(config_lookup(&lc, "devices.[1].ops_one_time_burst"));
 
 	cr_assert_str_eq(str_at("devices.[2].plugin"), "virtio-net");
-	cr_assert_str_eq(str_at("devices.[2].id"), "1");
+	cr_assert_str_eq(str_at("devices.[2].id"), "net-1", "interfaces and drives may share ids");
 	cr_assert_str_eq(str_at("devices.[2].tap"), "tap0");
 	cr_assert_str_eq(str_at("devices.[2].mac"), "06:00:AC:10:00:02");
 	cr_assert_eq(int_at("devices.[2].rx_bandwidth_size"), 4096);
