@@ -245,14 +245,41 @@ static int get_int(const struct loader *ld, const struct section *sec, const cha
 	return 0;
 }
 
+/* machine.memory_backing: optional, "anonymous" (the default), "shared" or "hugetlb". */
+static int get_backing(const struct loader *ld, const struct section *sec, struct vm_config *cfg)
+{
+	static const enum guest_mem_backing kinds[] = {GUEST_MEM_ANON, GUEST_MEM_SHARED,
+						       GUEST_MEM_HUGETLB};
+	const config_setting_t *s = section_member(sec, "memory_backing");
+	const char *v;
+
+	cfg->memory_backing = GUEST_MEM_ANON;
+	cfg->from.memory_backing = s;
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(ld, s, "machine.memory_backing",
+			    "expected a string (\"anonymous\", \"shared\" or \"hugetlb\"), got %s",
+			    type_name(s));
+	v = config_setting_get_string(s);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(v, guest_mem_backing_name(kinds[i]))) {
+			cfg->memory_backing = kinds[i];
+			return 0;
+		}
+	return fail(ld, s, "machine.memory_backing",
+		    "unknown backing \"%s\"; expected \"anonymous\", \"shared\" or \"hugetlb\"", v);
+}
+
 static int load_machine(const struct loader *ld, struct vm_config *cfg)
 {
-	static const char *const keys[] = {"vcpus", "memory_mib", NULL};
+	static const char *const keys[] = {"vcpus", "memory_mib", "memory_backing", NULL};
 	struct section machine;
 	long long vcpus, mib;
 
 	if (get_section(ld, "machine", "{ vcpus = N; memory_mib = N; }", &machine) ||
-	    check_section_keys(ld, &machine, "machine.", keys, "vcpus or memory_mib") ||
+	    check_section_keys(ld, &machine, "machine.", keys,
+			       "vcpus, memory_mib or memory_backing") ||
 	    get_int(ld, &machine, "machine.vcpus", CONFIG_VCPUS_MIN, CONFIG_VCPUS_MAX, &vcpus,
 		    &cfg->from.vcpus) ||
 	    get_int(ld, &machine, "machine.memory_mib", CONFIG_MEMORY_MIB_MIN,
@@ -266,6 +293,8 @@ static int load_machine(const struct loader *ld, struct vm_config *cfg)
 		return fail(ld, cfg->from.memory_mib, "machine.memory_mib",
 			    "must be a multiple of 2 (guest RAM comes in 2 MiB units), got %lld",
 			    mib);
+	if (get_backing(ld, &machine, cfg))
+		return -1;
 	cfg->vcpus = (unsigned)vcpus;
 	cfg->memory_mib = (uint32_t)mib;
 	return 0;

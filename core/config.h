@@ -3,7 +3,7 @@
  * The VM description: a libconfig file, loaded and fully validated before anything starts.
  *
  *   profile = "serverless";        (optional: a template from conf/, or a path with a '/')
- *   machine = { vcpus = 2; memory_mib = 256; };
+ *   machine = { vcpus = 2; memory_mib = 256; };   (memory_backing = "shared": optional)
  *   boot = { kernel = "vmlinuz"; initrd = "initrd.img"; cmdline = "console=ttyS0"; };
  *   devices = ( { plugin = "virtio-rng"; id = "rng"; ... }, { id = "root"; path = "r.img"; } );
  *   plugin_dirs = [ "plugins" ];   (optional: searched before ember's own plugin folder)
@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "guest_mem.h"
 
 #define CONFIG_VCPUS_MIN      1
 #define CONFIG_VCPUS_MAX      64
@@ -64,6 +66,7 @@ struct vm_config_from {
 	const config_setting_t *profile; /* NULL when there is none */
 	const config_setting_t *vcpus;
 	const config_setting_t *memory_mib;
+	const config_setting_t *memory_backing; /* NULL when absent (anonymous) */
 	const config_setting_t *kernel;
 	const config_setting_t *initrd;	 /* NULL when absent */
 	const config_setting_t *cmdline; /* NULL when absent */
@@ -73,6 +76,7 @@ struct vm_config {
 	char *file; /* the path as given */
 	unsigned vcpus;
 	uint32_t memory_mib;
+	enum guest_mem_backing memory_backing; /* machine.memory_backing, default anonymous */
 	char *kernel;  /* absolute or resolved against the file's folder; exists and is readable */
 	char *initrd;  /* same, or NULL when absent */
 	char *cmdline; /* "" when absent */

@@ -580,6 +580,8 @@ static void print_vm(FILE *out, const struct check *chk)
 	print_origin(out, cfg, cfg->from.vcpus);
 	fprintf(out, "machine.memory_mib = %u", cfg->memory_mib);
 	print_origin(out, cfg, cfg->from.memory_mib);
+	print_string(out, cfg, "machine.memory_backing",
+		     guest_mem_backing_name(cfg->memory_backing), cfg->from.memory_backing);
 	print_string(out, cfg, "boot.kernel", cfg->kernel, cfg->from.kernel);
 	print_string(out, cfg, "boot.initrd", cfg->initrd, cfg->from.initrd);
 	print_string(out, cfg, "boot.cmdline", cfg->cmdline, cfg->from.cmdline);

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <linux/falloc.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -93,6 +94,14 @@ static const struct base_rule baseline[] = {
     {"timerfd_create", ON_OPS, 0, {0}},
     {"timerfd_settime", ON_OPS, 0, {0}},
     {"ioctl", ON_OPS, 1, IOCTL(KVM_IRQ_LINE)},
+    /* mem_discard on a memfd backing (guest_mem.c): holes only, never a size change */
+    {"fallocate",
+     ON_OPS,
+     1,
+     {.arg = 1,
+      .op = SCMP_CMP_MASKED_EQ,
+      .datum_a = LOW32,
+      .datum_b = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE}},
     /* vCPU threads: KVM_RUN, and the registers for the message of a vCPU that cannot go on */
     {"ioctl", ON_VCPU, 1, IOCTL(KVM_RUN)},
     {"ioctl", ON_VCPU, 1, IOCTL(KVM_GET_REGS)},

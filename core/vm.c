@@ -126,11 +126,24 @@ static int create_vm(struct vm *vm, const struct vm_config *cfg)
 
 static int setup_memory(struct vm *vm, const struct vm_config *cfg)
 {
-	int rc = guest_mem_init(&vm->mem, (uint64_t)cfg->memory_mib << 20);
+	int rc =
+	    guest_mem_init_backed(&vm->mem, (uint64_t)cfg->memory_mib << 20, cfg->memory_backing);
 
+	if (rc && cfg->memory_backing == GUEST_MEM_HUGETLB) {
+		char where[4096 + 32];
+
+		/* Only a given key selects huge pages, so it has a place in the file. */
+		vm_config_where(cfg, cfg->from.memory_backing, where, sizeof(where));
+		log_error(
+		    "%s: machine.memory_backing: cannot map %u MiB of guest RAM in 2 MiB huge "
+		    "pages: %s (the host's pool: /proc/sys/vm/nr_hugepages)",
+		    where, cfg->memory_mib, strerror(-rc));
+		return -1;
+	}
 	if (rc) {
-		log_error("%s: machine.memory_mib: cannot map %u MiB of guest RAM: %s", cfg->file,
-			  cfg->memory_mib, strerror(-rc));
+		log_error("%s: machine.memory_mib: cannot map %u MiB of %s guest RAM: %s",
+			  cfg->file, cfg->memory_mib, guest_mem_backing_name(cfg->memory_backing),
+			  strerror(-rc));
 		return -1;
 	}
 	for (unsigned i = 0; i < vm->mem.count; i++) {

@@ -81,7 +81,8 @@ initrd_with_script() {
 # Writes NAME.cfg booting the default guest with SCRIPT (stdin) as its test script; END is
 # poweroff|reboot|none (what the guest's /init does after the script). Paths in the config are
 # relative: ember resolves them against the config's folder. $DEVICES (if set) goes inside the
-# config's devices = ( ... ) and $PLUGIN_DIRS (if set) inside plugin_dirs = [ ... ].
+# config's devices = ( ... ), $PLUGIN_DIRS (if set) inside plugin_dirs = [ ... ] and $MACHINE
+# (if set, e.g. 'memory_backing = "shared";') inside machine = { ... }.
 guest() {
 	{
 		# shellcheck disable=SC2016 # expanded in the guest
@@ -92,7 +93,7 @@ guest() {
 	[ -e vmlinuz ] || ln -s "$E2E_GUEST/vmlinuz" vmlinuz
 	cat >"$1.cfg" <<EOF
 # e2e case ${E2E_CASE:-}
-machine = { vcpus = $2; memory_mib = $3; };
+machine = { vcpus = $2; memory_mib = $3; ${MACHINE:-}};
 boot = {
   kernel = "vmlinuz";
   initrd = "$1.initrd";
@@ -292,4 +293,36 @@ api_guest() {
 	initrd_with_script "$1.test.sh" "$1.initrd"
 	GUEST_KERNEL=$E2E_GUEST/vmlinuz
 	GUEST_ARGS="$GUEST_CMDLINE ember.end=none"
+}
+
+# ember_mem_kb PID: the guest memory ember's process holds now, in KiB: VmRSS plus HugetlbPages
+# (which VmRSS leaves out), and, for a memfd backing (machine.memory_backing shared or hugetlb),
+# the memfd's allocated blocks instead: its pages stay allocated even where ember's mapping of
+# them was dropped.
+ember_mem_kb() {
+	for _f in /proc/"$1"/fd/*; do
+		case $(readlink "$_f" 2>/dev/null) in
+		*memfd:ember-guest-ram*)
+			# st_blocks counts 512-byte units
+			echo $(($(stat -L -c %b "$_f") / 2))
+			return 0
+			;;
+		esac
+	done
+	awk '/^VmRSS:|^HugetlbPages:/ { kb += $2 } END { print kb + 0 }' "/proc/$1/status"
+}
+
+# settle_mem_kb PID: ember_mem_kb once it stopped falling (two readings 1 s apart within 2 MiB,
+# at most 15 s).
+settle_mem_kb() {
+	_prev=$(ember_mem_kb "$1")
+	_i=0
+	while [ $_i -lt 15 ]; do
+		sleep 1
+		_cur=$(ember_mem_kb "$1")
+		[ $((_prev - _cur)) -lt 2048 ] && break
+		_prev=$_cur
+		_i=$((_i + 1))
+	done
+	echo "$_cur"
 }

@@ -66,6 +66,8 @@ static char *dump_config(const struct vm_config *cfg)
 		fprintf(mem, "plugin_dir %zu %s\n", i, cfg->plugin_dirs[i]);
 	if (!cfg->seccomp)
 		fprintf(mem, "seccomp off\n");
+	if (cfg->memory_backing != GUEST_MEM_ANON) /* so the other golden files need no line */
+		fprintf(mem, "memory_backing %s\n", guest_mem_backing_name(cfg->memory_backing));
 	fclose(mem);
 	if (size > 0 && buf[size - 1] == '\n')
 		buf[size - 1] = '\0';

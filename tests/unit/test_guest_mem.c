@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MiB (1ULL << 20)
@@ -299,5 +300,275 @@ Test(guest_mem, discard_refuses_bad_ranges)
 	/* Device memory stays outside the checked helpers altogether. */
 	cr_assert_null(guest_mem_ptr(&m, LAYOUT_DEVICE_MEM_GPA, 1));
 	cr_assert_eq(guest_mem_read(&m, LAYOUT_DEVICE_MEM_GPA, &(uint8_t){0}, 1), -EFAULT);
+	guest_mem_free(&m);
+}
+
+/* Bytes the file behind fd holds (st_blocks counts 512-byte units actually allocated). */
+static uint64_t file_bytes(int fd)
+{
+	struct stat st;
+
+	cr_assert_eq(fstat(fd, &st), 0);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+Test(guest_mem, backing_names)
+{
+	cr_assert_str_eq(guest_mem_backing_name(GUEST_MEM_ANON), "anonymous");
+	cr_assert_str_eq(guest_mem_backing_name(GUEST_MEM_SHARED), "shared");
+	cr_assert_str_eq(guest_mem_backing_name(GUEST_MEM_HUGETLB), "hugetlb");
+}
+
+/*
+ * Shared memory: MADV_DONTNEED would only drop this process's mapping (the memfd keeps its
+ * pages); the discard must punch a hole, which the file's allocated blocks show.
+ */
+Test(guest_mem, shared_discard_punches_the_memfd)
+{
+	const uint64_t gpa = 8 * MiB, len = 4 * MiB;
+	struct guest_mem m;
+	uint64_t freed = 0, before, after;
+	uint8_t *p;
+
+	cr_assert_eq(guest_mem_init_backed(&m, 64 * MiB, GUEST_MEM_SHARED), 0);
+	cr_assert_eq(m.backing, GUEST_MEM_SHARED);
+	cr_assert_geq(m.fd, 0);
+	cr_assert_eq(m.count, 1);
+	p = guest_mem_ptr(&m, gpa - PAGE, len + 2 * PAGE);
+	memset(p, 0xa5, len + 2 * PAGE);
+	before = file_bytes(m.fd);
+	cr_assert_geq(before, len + 2 * PAGE);
+	cr_assert_eq(guest_mem_discard(&m, gpa, len, &freed), 0);
+	after = file_bytes(m.fd);
+	cr_assert_eq(freed, len);
+	cr_assert_eq(before - after, len, "memfd blocks %llu -> %llu", (unsigned long long)before,
+		     (unsigned long long)after);
+	/* Refusals as for anonymous memory: nothing punched. */
+	cr_assert_eq(guest_mem_discard(&m, 64 * MiB, PAGE, &freed), -EFAULT);
+	cr_assert_eq(freed, 0);
+	cr_assert_eq(guest_mem_discard(&m, 0x800, PAGE, &freed), -EINVAL);
+	cr_assert_eq(file_bytes(m.fd), after);
+	/* (Reading the hole allocates shmem pages again, so this comes last.) */
+	for (uint64_t off = 0; off < len; off += 509)
+		cr_assert_eq(p[PAGE + off], 0, "byte %llu", (unsigned long long)off);
+	cr_assert_eq(p[0], 0xa5);
+	cr_assert_eq(p[PAGE + len], 0xa5);
+	/* forget is a no-op where 4 KiB discards free at once. */
+	guest_mem_forget(&m, gpa, len);
+	guest_mem_free(&m);
+	cr_assert_null(m.mapping);
+}
+
+Test(guest_mem, shared_layout_4g_has_one_memfd)
+{
+	struct guest_mem m;
+	uint64_t freed = 0;
+	uint8_t *hi;
+
+	cr_assert_eq(guest_mem_init_backed(&m, 4 * GiB, GUEST_MEM_SHARED), 0);
+	cr_assert_eq(m.count, 2);
+	hi = guest_mem_ptr(&m, 4 * GiB, PAGE);
+	hi[0] = 7;
+	cr_assert_eq(file_bytes(m.fd), PAGE);
+	/* High RAM is the memfd's offset 3 GiB: the hole goes there. */
+	cr_assert_eq(guest_mem_discard(&m, 4 * GiB, PAGE, &freed), 0);
+	cr_assert_eq(file_bytes(m.fd), 0);
+	cr_assert_eq(hi[0], 0);
+	guest_mem_free(&m);
+}
+
+/* The hugetlb bookkeeping alone, with a recording free function (no huge pages needed). */
+struct freed_log {
+	uint64_t pages[16];
+	unsigned count;
+	int fail_page; /* -1: none fails */
+};
+
+static int record_free(void *ctx, uint64_t page)
+{
+	struct freed_log *l = ctx;
+
+	if ((int)page == l->fail_page)
+		return -EIO;
+	cr_assert_lt(l->count, 16);
+	l->pages[l->count++] = page;
+	return 0;
+}
+
+Test(guest_mem, huge_map_frees_a_page_only_when_whole)
+{
+	struct guest_huge_map hm;
+	struct freed_log log = {.fail_page = -1};
+	uint64_t freed = 1;
+	const uint64_t H = GUEST_MEM_HUGE_PAGE;
+
+	cr_assert_eq(guest_huge_map_init(&hm, 8 * MiB), 0);
+	cr_assert_eq(hm.pages, 4);
+	/* Every piece of page 1 but one, in two calls and out of order: nothing freed. */
+	cr_assert_eq(guest_huge_map_discard(&hm, H + PAGE, H / 2, record_free, &log, &freed), 0);
+	cr_assert_eq(freed, 0);
+	cr_assert_eq(
+	    guest_huge_map_discard(&hm, H + PAGE + H / 2, H / 2 - PAGE, record_free, &log, &freed),
+	    0);
+	cr_assert_eq(freed, 0);
+	cr_assert_eq(log.count, 0);
+	cr_assert_eq(guest_huge_map_count(&hm, 1), 511);
+	/* The same pieces again change nothing. */
+	cr_assert_eq(guest_huge_map_discard(&hm, H + PAGE, PAGE, record_free, &log, &freed), 0);
+	cr_assert_eq(guest_huge_map_count(&hm, 1), 511);
+	/* The last piece frees it, and its bits are cleared for the page's next life. */
+	cr_assert_eq(guest_huge_map_discard(&hm, H, PAGE, record_free, &log, &freed), 0);
+	cr_assert_eq(freed, H);
+	cr_assert_eq(log.count, 1);
+	cr_assert_eq(log.pages[0], 1);
+	cr_assert_eq(guest_huge_map_count(&hm, 1), 0);
+	/* A range over pages 2 and 3 whole, and the start of nothing else. */
+	cr_assert_eq(guest_huge_map_discard(&hm, 2 * H, 2 * H, record_free, &log, &freed), 0);
+	cr_assert_eq(freed, 2 * H);
+	cr_assert_eq(log.count, 3);
+	cr_assert_eq(log.pages[1], 2);
+	cr_assert_eq(log.pages[2], 3);
+	/* A range cutting pages 0 and 1: only marks. */
+	cr_assert_eq(guest_huge_map_discard(&hm, H - PAGE, 2 * PAGE, record_free, &log, &freed), 0);
+	cr_assert_eq(freed, 0);
+	cr_assert_eq(guest_huge_map_count(&hm, 0), 1);
+	cr_assert_eq(guest_huge_map_count(&hm, 1), 1);
+	guest_huge_map_free(&hm);
+}
+
+/*
+ * The rule the balloon relies on: pieces the guest takes back must be forgotten, or a later
+ * discard of the rest of the page frees what the guest wrote since.
+ */
+Test(guest_mem, huge_map_forget_keeps_reused_pieces)
+{
+	struct guest_huge_map hm;
+	struct freed_log log = {.fail_page = -1};
+	uint64_t freed = 0;
+	const uint64_t H = GUEST_MEM_HUGE_PAGE;
+
+	cr_assert_eq(guest_huge_map_init(&hm, 4 * MiB), 0);
+	cr_assert_eq(guest_huge_map_discard(&hm, 0, 16 * PAGE, record_free, &log, &freed), 0);
+	guest_huge_map_forget(&hm, 4 * PAGE, PAGE); /* the guest took piece 4 back */
+	cr_assert_eq(guest_huge_map_count(&hm, 0), 15);
+	cr_assert_eq(
+	    guest_huge_map_discard(&hm, 16 * PAGE, H - 16 * PAGE, record_free, &log, &freed), 0);
+	cr_assert_eq(freed, 0, "a piece the guest uses again was freed");
+	cr_assert_eq(log.count, 0);
+	cr_assert_eq(guest_huge_map_count(&hm, 0), 511);
+	/* Bounds: out of the map or unaligned changes nothing. */
+	cr_assert_eq(guest_huge_map_discard(&hm, 4 * MiB, PAGE, record_free, &log, &freed),
+		     -EINVAL);
+	cr_assert_eq(
+	    guest_huge_map_discard(&hm, 4 * MiB - PAGE, 2 * PAGE, record_free, &log, &freed),
+	    -EINVAL);
+	cr_assert_eq(
+	    guest_huge_map_discard(&hm, PAGE, UINT64_MAX - PAGE + 1, record_free, &log, &freed),
+	    -EINVAL);
+	cr_assert_eq(guest_huge_map_discard(&hm, 100, PAGE, record_free, &log, &freed), -EINVAL);
+	guest_huge_map_forget(&hm, 4 * MiB, PAGE);
+	cr_assert_eq(guest_huge_map_count(&hm, 0), 511);
+	cr_assert_eq(guest_huge_map_count(&hm, 5), 0);
+	guest_huge_map_free(&hm);
+}
+
+Test(guest_mem, huge_map_failed_free_keeps_the_page_marked)
+{
+	struct guest_huge_map hm;
+	struct freed_log log = {.fail_page = 1};
+	uint64_t freed = 0;
+	const uint64_t H = GUEST_MEM_HUGE_PAGE;
+
+	cr_assert_eq(guest_huge_map_init(&hm, 6 * MiB), 0);
+	cr_assert_eq(guest_huge_map_discard(&hm, 0, 3 * H, record_free, &log, &freed), -EIO);
+	cr_assert_eq(freed, H, "page 0 went before page 1 failed");
+	cr_assert_eq(guest_huge_map_count(&hm, 0), 0);
+	cr_assert_eq(guest_huge_map_count(&hm, 1), 512);
+	cr_assert_eq(guest_huge_map_count(&hm, 2), 0, "nothing after the failure is marked");
+	log.fail_page = -1;
+	/* Any later discard touching it retries the free. */
+	cr_assert_eq(guest_huge_map_discard(&hm, H, PAGE, record_free, &log, &freed), 0);
+	cr_assert_eq(freed, H);
+	guest_huge_map_free(&hm);
+}
+
+/* The huge page pool as it was before hugetlb_pool_reserve grew it; -1: untouched. */
+static long hugetlb_pool_before = -1;
+
+static long hugetlb_pool_read(void)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+static void hugetlb_pool_write(long n)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+
+	if (f) {
+		fprintf(f, "%ld\n", n);
+		fclose(f);
+	}
+}
+
+/* Grows the pool by the test's 2 pages (as root; CI runs as root), restored by the fini. */
+static void hugetlb_pool_reserve(void)
+{
+	hugetlb_pool_before = hugetlb_pool_read();
+	if (hugetlb_pool_before >= 0)
+		hugetlb_pool_write(hugetlb_pool_before + 2);
+}
+
+static void hugetlb_pool_restore(void)
+{
+	if (hugetlb_pool_before >= 0)
+		hugetlb_pool_write(hugetlb_pool_before);
+}
+
+/*
+ * Real 2 MiB pages: the test reserves them in the host's pool (/proc/sys/vm/nr_hugepages) and
+ * gives them back after. A host that cannot provide two huge pages fails the test: the bitmap
+ * tests above cover the logic, this one that the kernel really frees what it says.
+ */
+Test(guest_mem, hugetlb_frees_whole_pages_only, .init = hugetlb_pool_reserve,
+     .fini = hugetlb_pool_restore)
+{
+	const uint64_t H = GUEST_MEM_HUGE_PAGE;
+	struct guest_mem m;
+	uint64_t freed = 1, before;
+	uint8_t *p;
+	int rc = guest_mem_init_backed(&m, 4 * MiB, GUEST_MEM_HUGETLB);
+
+	cr_assert_eq(rc, 0, "no two 2 MiB huge pages on this host (pool %ld, grown by 2): %s",
+		     hugetlb_pool_before, strerror(-rc));
+	cr_assert_eq(m.backing, GUEST_MEM_HUGETLB);
+	p = guest_mem_ptr(&m, 0, 2 * H);
+	memset(p, 0x5a, 2 * H);
+	before = file_bytes(m.fd);
+	cr_assert_eq(before, 2 * H);
+	/* Half of page 0: nothing freed, the data is still there. */
+	cr_assert_eq(guest_mem_discard(&m, 0, H / 2, &freed), 0);
+	cr_assert_eq(freed, 0);
+	cr_assert_eq(file_bytes(m.fd), 2 * H);
+	cr_assert_eq(p[0], 0x5a);
+	/* The other half: the page goes, and reads give zeros. */
+	cr_assert_eq(guest_mem_discard(&m, H / 2, H / 2, &freed), 0);
+	cr_assert_eq(freed, H);
+	cr_assert_eq(file_bytes(m.fd), H);
+	cr_assert_eq(p[0], 0);
+	cr_assert_eq(p[H], 0x5a);
+	/* A piece taken back is forgotten: the rest of page 1 does not free it. */
+	cr_assert_eq(guest_mem_discard(&m, H, PAGE, &freed), 0);
+	guest_mem_forget(&m, H, PAGE);
+	cr_assert_eq(guest_mem_discard(&m, H + PAGE, H - PAGE, &freed), 0);
+	cr_assert_eq(freed, 0);
+	cr_assert_eq(p[H], 0x5a);
 	guest_mem_free(&m);
 }
