@@ -277,12 +277,19 @@ static void args_string(struct strbuf *b, const char *key, const char *value)
 	strbuf_puts(b, "\"; ");
 }
 
-/* A bucket as the plugins' set_rate_limit parameters: prefix_size, _refill_ms, _one_time_burst. */
+/*
+ * A bucket as the plugins' set_rate_limit parameters: KIND_size, _refill_ms, _one_time_burst.
+ * A bucket the limiter leaves out (Kata sends "rate_limiter": {}) is size 0: no limit, and the
+ * plugin's defaults for the rest.
+ */
 static void args_bucket(struct strbuf *b, json_t *rl, const char *kind)
 {
 	json_t *tb = json_object_get(rl, kind);
 
-	/* All int64 (L): libconfig 1.5 wraps a bare integer above 2^31 without a word. */
+	if (!json_is_object(tb)) {
+		strbuf_printf(b, "%s_size = 0L; ", kind);
+		return;
+	}
 	strbuf_printf(b, "%s_size = %lldL; %s_refill_ms = %lldL; %s_one_time_burst = %lldL; ", kind,
 		      (long long)json_integer_value(json_object_get(tb, "size")), kind,
 		      (long long)json_integer_value(json_object_get(tb, "refill_time")), kind,
