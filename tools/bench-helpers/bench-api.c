@@ -18,6 +18,7 @@
  * where a missing figure is -1 and S is the HTTP status of the first answer that was not 204
  * (or "ok"). Exit status 0 when the guest reached MARKER.
  */
+#define _GNU_SOURCE /* strcasestr, usleep, kill under -std=c17 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
