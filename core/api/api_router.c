@@ -685,10 +685,39 @@ static void put_with_side_effect(struct api *api, struct api_response *r, const 
 	json_decref(v);
 }
 
+/* The PUT (and PATCH) of a "/SECTION/{id}" path: the id rule, the phase, the model's setter. */
+typedef int (*id_setter_fn)(struct fc_model *m, const char *id, json_t *body, char *err, size_t n);
+typedef void (*id_patch_fn)(struct api *api, struct api_response *r, const char *id,
+			    const char *body, size_t len);
+
+static void by_id(struct api *api, struct api_response *r, const char *method, const char *path,
+		  const char *id, const char *body, size_t len, const char *what, id_setter_fn set,
+		  id_patch_fn patch)
+{
+	char err[ERR_MAX];
+	json_t *v;
+
+	if (!fc_id_ok(id)) {
+		fault(api, r, "%s: \"%.40s\": an id is 1 to 32 of A-Z, a-z, 0-9 and _", what, id);
+	} else if (!strcmp(method, "PUT")) {
+		if (pre_boot(api, r) && (v = parse(api, body, len, r))) {
+			if (set(&api->model, id, v, err, sizeof(err)))
+				fault(api, r, "%s", err);
+			else
+				no_content(r);
+			json_decref(v);
+		}
+	} else if (patch && !strcmp(method, "PATCH")) {
+		patch(api, r, id, body, len);
+	} else {
+		fault(api, r, "Invalid request method and/or path: %s %.100s.", method, path);
+	}
+}
+
 void api_handle(struct api *api, const char *method, const char *path, const char *body, size_t len,
 		struct api_response *r)
 {
-	char id[64], err[ERR_MAX];
+	char id[64];
 
 	r->status = 400;
 	r->body = NULL;
@@ -711,58 +740,14 @@ void api_handle(struct api *api, const char *method, const char *path, const cha
 	} else if (is(method, path, "PUT", "/boot-source")) {
 		put_section(api, r, body, len, fc_model_set_boot);
 	} else if (path_id(path, "/drives/", id, sizeof(id))) {
-		if (!fc_id_ok(id))
-			fault(api, r, "drives: \"%.40s\": an id is 1 to 32 of A-Z, a-z, 0-9 and _",
-			      id);
-		else if (!strcmp(method, "PUT")) {
-			json_t *v;
-
-			if (pre_boot(api, r) && (v = parse(api, body, len, r))) {
-				if (fc_model_set_drive(&api->model, id, v, err, sizeof(err)))
-					fault(api, r, "%s", err);
-				else
-					no_content(r);
-				json_decref(v);
-			}
-		} else if (!strcmp(method, "PATCH"))
-			patch_drive(api, r, id, body, len);
-		else
-			fault(api, r, "Invalid request method and/or path: %s %s.", method, path);
+		by_id(api, r, method, path, id, body, len, "drives", fc_model_set_drive,
+		      patch_drive);
 	} else if (path_id(path, "/network-interfaces/", id, sizeof(id))) {
-		if (!fc_id_ok(id))
-			fault(api, r,
-			      "network-interfaces: \"%.40s\": an id is 1 to 32 of A-Z, a-z, "
-			      "0-9 and _",
-			      id);
-		else if (!strcmp(method, "PUT")) {
-			json_t *v;
-
-			if (pre_boot(api, r) && (v = parse(api, body, len, r))) {
-				if (fc_model_set_net(&api->model, id, v, err, sizeof(err)))
-					fault(api, r, "%s", err);
-				else
-					no_content(r);
-				json_decref(v);
-			}
-		} else if (!strcmp(method, "PATCH"))
-			patch_net(api, r, id, body, len);
-		else
-			fault(api, r, "Invalid request method and/or path: %s %s.", method, path);
+		by_id(api, r, method, path, id, body, len, "network-interfaces", fc_model_set_net,
+		      patch_net);
 	} else if (path_id(path, "/ember/devices/", id, sizeof(id)) && !strcmp(method, "PUT")) {
-		json_t *v;
-
-		if (!fc_id_ok(id))
-			fault(api, r,
-			      "ember-devices: \"%.40s\": an id is 1 to 32 of A-Z, a-z, 0-9 "
-			      "and _",
-			      id);
-		else if (pre_boot(api, r) && (v = parse(api, body, len, r))) {
-			if (fc_model_set_ember_device(&api->model, id, v, err, sizeof(err)))
-				fault(api, r, "%s", err);
-			else
-				no_content(r);
-			json_decref(v);
-		}
+		by_id(api, r, method, path, id, body, len, "ember-devices",
+		      fc_model_set_ember_device, NULL);
 	} else if (is(method, path, "GET", "/ember/devices")) {
 		get_devices(api, r);
 	} else if (is(method, path, "PUT", "/vsock")) {
