@@ -296,6 +296,20 @@ static void args_bucket(struct strbuf *b, json_t *rl, const char *kind)
 		      (long long)json_integer_value(json_object_get(tb, "one_time_burst")));
 }
 
+/* control() with arguments built in b (freed here); an allocation failure answers 400. */
+static int control_args(struct api *api, struct api_response *r, const char *id, const char *name,
+			struct strbuf *b)
+{
+	int rc = -1;
+
+	if (b->failed)
+		fault(api, r, "out of memory");
+	else
+		rc = control(api, r, id, name, b->buf, NULL);
+	strbuf_free(b);
+	return rc;
+}
+
 static void patch_drive(struct api *api, struct api_response *r, const char *id, const char *body,
 			size_t len)
 {
@@ -339,10 +353,7 @@ static void patch_drive(struct api *api, struct api_response *r, const char *id,
 
 		strbuf_init(&b);
 		args_string(&b, "path", path);
-		rc = b.failed ? -1 : control(api, r, id, "swap_backing", b.buf, NULL);
-		if (b.failed)
-			fault(api, r, "out of memory");
-		strbuf_free(&b);
+		rc = control_args(api, r, id, "swap_backing", &b);
 		if (rc)
 			goto out;
 		if (stored)
@@ -355,10 +366,7 @@ static void patch_drive(struct api *api, struct api_response *r, const char *id,
 		strbuf_init(&b);
 		args_bucket(&b, rl, "bandwidth");
 		args_bucket(&b, rl, "ops");
-		rc = b.failed ? -1 : control(api, r, id, "set_rate_limit", b.buf, NULL);
-		if (b.failed)
-			fault(api, r, "out of memory");
-		strbuf_free(&b);
+		rc = control_args(api, r, id, "set_rate_limit", &b);
 		if (rc)
 			goto out;
 		if (stored)
@@ -411,10 +419,7 @@ static void patch_net(struct api *api, struct api_response *r, const char *id, c
 		strbuf_printf(&b, "direction = \"%s\"; ", d ? "tx" : "rx");
 		args_bucket(&b, rl, "bandwidth");
 		args_bucket(&b, rl, "ops");
-		rc = b.failed ? -1 : control(api, r, net_id, "set_rate_limit", b.buf, NULL);
-		if (b.failed)
-			fault(api, r, "out of memory");
-		strbuf_free(&b);
+		rc = control_args(api, r, net_id, "set_rate_limit", &b);
 		if (rc)
 			goto out;
 	}
