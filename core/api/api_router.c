@@ -583,6 +583,7 @@ static void balloon(struct api *api, struct api_response *r, const char *method,
 			snprintf(args, sizeof(args), "stats_polling_interval_s = %lldL;",
 				 (long long)num);
 		} else if (!strcmp(sub, "/hinting/start")) {
+			flag = 1; /* acknowledge_on_stop's default, as the device's */
 			rc = json_unpack_ex(v, &e, JSON_STRICT, "{s?b}", "acknowledge_on_stop",
 					    &flag);
 			name = "hinting_start";

@@ -4,7 +4,8 @@
 # Helpers for e2e cases (POSIX sh; busybox ash runs it inside L1). The driver sources this file
 # and then one case, in a subshell whose working folder is the case's own scratch folder.
 #
-# From the driver: E2E_EMBER (ember binary), E2E_GUEST (folder with vmlinuz and initrd.cpio.gz),
+# From the driver: E2E_EMBER (ember binary), E2E_GUEST (folder with vmlinuz, vmlinux and
+# initrd.cpio.gz),
 # E2E_MODE (direct|nested), E2E_TIMEOUT (seconds an ember run may take), E2E_CASE (name),
 # E2E_CASE_DIR (this case's folder, also the working folder).
 #
@@ -82,7 +83,10 @@ initrd_with_script() {
 # poweroff|reboot|none (what the guest's /init does after the script). Paths in the config are
 # relative: ember resolves them against the config's folder. $DEVICES (if set) goes inside the
 # config's devices = ( ... ), $PLUGIN_DIRS (if set) inside plugin_dirs = [ ... ] and $MACHINE
-# (if set, e.g. 'memory_backing = "shared";') inside machine = { ... }.
+# (if set, e.g. 'memory_backing = "shared";') inside machine = { ... }. The kernel is
+# $GUEST_IMAGE: vmlinux by default (the same kernel as an ELF, which tests/e2e/run extracts: the
+# nested guest then spends no seconds decompressing itself), or vmlinuz, the bzImage as Debian
+# ships it (the boot-* cases and those that place the kernel themselves).
 guest() {
 	{
 		# shellcheck disable=SC2016 # expanded in the guest
@@ -90,12 +94,14 @@ guest() {
 		cat
 	} >"$1.test.sh"
 	initrd_with_script "$1.test.sh" "$1.initrd"
-	[ -e vmlinuz ] || ln -s "$E2E_GUEST/vmlinuz" vmlinuz
+	_img=${GUEST_IMAGE:-vmlinux}
+	[ -f "$E2E_GUEST/$_img" ] || _img=vmlinuz
+	[ -e "$_img" ] || ln -s "$E2E_GUEST/$_img" "$_img"
 	cat >"$1.cfg" <<EOF
 # e2e case ${E2E_CASE:-}
 machine = { vcpus = $2; memory_mib = $3; ${MACHINE:-}};
 boot = {
-  kernel = "vmlinuz";
+  kernel = "$_img";
   initrd = "$1.initrd";
   cmdline = "$GUEST_CMDLINE ember.end=$4${5:+ $5}";
 };
@@ -291,7 +297,8 @@ api_guest() {
 		cat
 	} >"$1.test.sh"
 	initrd_with_script "$1.test.sh" "$1.initrd"
-	GUEST_KERNEL=$E2E_GUEST/vmlinuz
+	GUEST_KERNEL=$E2E_GUEST/vmlinux
+	[ -f "$GUEST_KERNEL" ] || GUEST_KERNEL=$E2E_GUEST/vmlinuz
 	GUEST_ARGS="$GUEST_CMDLINE ember.end=none"
 }
 

@@ -781,11 +781,13 @@ Test(api, balloon_running)
 	cr_assert_str_eq(fake.log,
 			 "control(balloon,set_stats_interval,stats_polling_interval_s = 5L;)\n");
 	fake.log[0] = '\0';
-	expect_ok("PATCH", "/balloon/hinting/start", "{'acknowledge_on_stop': true}");
+	expect_ok("PATCH", "/balloon/hinting/start", "{'acknowledge_on_stop': false}");
+	expect_ok("PATCH", "/balloon/hinting/start", "{}"); /* the default: acknowledge */
 	expect_ok("PATCH", "/balloon/hinting/stop", "{}");
-	cr_assert_str_eq(fake.log, "control(balloon,hinting_start,acknowledge_on_stop = true;)\n"
+	cr_assert_str_eq(fake.log, "control(balloon,hinting_start,acknowledge_on_stop = false;)\n"
+				   "control(balloon,hinting_start,acknowledge_on_stop = true;)\n"
 				   "control(balloon,hinting_stop,)\n");
-	cr_assert_eq(api.counters.balloon_patches, 4);
+	cr_assert_eq(api.counters.balloon_patches, 5);
 
 	/* Once running, the device answers GETs. */
 	fake.reply = "target_pages = 8192;\nactual_pages = 4096;\ntarget_mib = 32;\n"

@@ -54,17 +54,19 @@ nested_l1_image() {
 
 # nested_l1_boot TIMEOUT KERNEL INITRD [QEMU_LOG]: boots L1 (KERNEL with INITRD, whose /init
 # loads kvm_amd and runs the e2e driver or E2E_COMMAND) under QEMU's software CPU: q35, -cpu max,
-# multi-threaded TCG, 2 vCPUs, 4 GiB, no network, its console (and QEMU's messages) on stdout,
-# nothing read from stdin. Killed after TIMEOUT seconds (then SIGKILL 10 s later). Returns
-# QEMU's status, or timeout's (124, 137). With -no-reboot, an L1 that resets (a triple fault,
-# which prints nothing on L1's console) makes QEMU exit 0 as a power-off does; QEMU_LOG, when
-# given, gets QEMU's CPU reset log ("Triple fault" and the registers), which tells them apart.
+# multi-threaded TCG, $nested_l1_cpus vCPUs (default 2) and $nested_l1_mem of RAM (default 4G),
+# no network, its console (and QEMU's messages) on stdout, nothing read from stdin. Killed after
+# TIMEOUT seconds (then SIGKILL 10 s later). Returns QEMU's status, or timeout's (124, 137).
+# With -no-reboot, an L1 that resets (a triple fault, which prints nothing on L1's console) makes
+# QEMU exit 0 as a power-off does; QEMU_LOG, when given, gets QEMU's CPU reset log ("Triple
+# fault" and the registers), which tells them apart.
 nested_l1_boot() {
 	_l1_t=$1 _l1_k=$2 _l1_i=$3
 	shift 3
 	[ -n "${1:-}" ] && set -- -d cpu_reset -D "$1"
 	timeout -k 10 "$_l1_t" qemu-system-x86_64 -machine q35 -cpu max -accel tcg,thread=multi \
-		-smp 2 -m 4G -nic none -nodefaults -no-user-config -display none -serial stdio \
+		-smp "${nested_l1_cpus:-2}" -m "${nested_l1_mem:-4G}" -nic none -nodefaults -no-user-config \
+		-display none -serial stdio \
 		-no-reboot -kernel "$_l1_k" -initrd "$_l1_i" "$@" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1" </dev/null 2>&1
 }

@@ -1,5 +1,4 @@
 # shellcheck shell=sh
-# e2e: extended (discards guest RAM; under QEMU TCG that has crashed L1: tests/e2e/run --extended, or name it)
 # The balloon through the API, as firecracker-go-sdk and firecracker-containerd drive it:
 # PUT /balloon before boot (statistics every second), then while the guest runs
 # GET /balloon/statistics (total, free and available memory within 5 % of the guest's own

@@ -1,5 +1,4 @@
 # shellcheck shell=sh
-# e2e: extended (minutes of nested guest time: tests/e2e/run --extended, or name it)
 # Deflate-on-OOM (balloon.inc): the guest outgrows what the balloon left it, takes pages back
 # from the balloon instead of killing anything.
 # shellcheck source=balloon.inc disable=SC1091 # beside this case

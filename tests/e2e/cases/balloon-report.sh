@@ -1,5 +1,4 @@
 # shellcheck shell=sh
-# e2e: extended (discards guest RAM; under QEMU TCG that has crashed L1: tests/e2e/run --extended, or name it)
 # Free page reporting on anonymous guest RAM, without inflating: 200 MiB filled and freed in the
 # guest come back to the host (>= 150 MiB within ~10 s; balloon.inc).
 # shellcheck source=balloon.inc disable=SC1091 # beside this case

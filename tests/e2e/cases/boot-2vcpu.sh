@@ -1,5 +1,6 @@
 # shellcheck shell=sh
 # The guest reaches its test script with 2 vCPUs and sees both online.
+GUEST_IMAGE=vmlinuz # the bzImage, as Debian ships it
 guest g 2 256 poweroff <<'G'
 fact online "$(cat /sys/devices/system/cpu/online)"
 fact nproc "$(nproc)"

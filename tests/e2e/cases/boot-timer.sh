@@ -2,6 +2,7 @@
 # e2e: alone (it measures time)
 # The guest's write of 123 to MMIO 0xC0000000 makes ember log
 # "ember: boot-timer: wall_ms=<float> cpu_ms=<float>".
+GUEST_IMAGE=vmlinuz # the bzImage, as Debian ships it
 guest g 1 256 poweroff <<'G'
 fact uptime "$(cat /run/boot-uptime)"
 G

@@ -9,6 +9,7 @@
 # Run 2: --new-pid-ns --daemonize: the pid file names a process that is pid 1 of its own pid
 # namespace, in a new session, with stdio on /dev/null; the guest reports through its disk.
 # Also the command line's errors: status 2, one line, nothing made.
+GUEST_IMAGE=vmlinuz # this case names the kernel file itself
 JAILER=$(dirname "$(dirname "$E2E_EMBER")")/tools/jailer/ember-jailer
 [ -x "$JAILER" ] || fail "no jailer $JAILER (build it)"
 probe=$(test_plugins_dir)/tp-probe.so

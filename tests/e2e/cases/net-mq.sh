@@ -1,5 +1,4 @@
 # shellcheck shell=sh
-# e2e: extended (L1 under QEMU TCG has panicked during and after it: tests/e2e/run --extended, or name it)
 # virtio-net with two queue pairs on a multiqueue tap in L1 (IFF_MULTI_QUEUE, one tap queue per
 # pair) and a 2-vCPU guest, whose virtio_net driver turns both pairs on (VQ_PAIRS_SET on the
 # control queue). 64 concurrent TCP connections each way all complete with every byte checked,

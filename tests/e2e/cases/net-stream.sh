@@ -1,5 +1,4 @@
 # shellcheck shell=sh
-# e2e: extended (L1 under QEMU TCG has panicked during and after it: tests/e2e/run --extended, or name it)
 # virtio-net on two taps in L1, checked by the guest's own virtio_net driver and
 # tests/e2e/net-test.c at both ends (link-local addresses only; the taps live in L1). Card A has
 # the offloads (the guest's features show checksum and TSO) and MTU 4000; card B has none and

@@ -8,6 +8,7 @@
 #
 # The profiles come from the ember binary's own folder: in nested mode L1 needs the build's
 # conf/ (tests/e2e/l1-image copies it; or EMBER_E2E_L1_EXTRA=<build>/conf).
+GUEST_IMAGE=vmlinuz # this case names the kernel file itself
 
 profiles=$("$E2E_EMBER" profiles 2>&1) ||
 	fail "ember profiles found none (in L1, the build's conf/ must be there): $profiles"
