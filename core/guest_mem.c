@@ -108,6 +108,14 @@ int guest_mem_init_backed(struct guest_mem *mem, uint64_t ram_bytes, enum guest_
 	}
 	/* Guest RAM is never useful in a core dump of the monitor, and may be large. */
 	madvise(p, ram_bytes, MADV_DONTDUMP);
+	/*
+	 * Anonymous RAM gets transparent huge pages as the host's setting says (commonly always);
+	 * shmem only when asked (shmem_enabled=advise takes this). Then the guest's first touch of
+	 * 2 MiB is one fault, not 512. The balloon's 4 KiB holes split such a page and free the
+	 * pages inside them (guest_mem_discard).
+	 */
+	if (backing == GUEST_MEM_SHARED)
+		madvise(p, ram_bytes, MADV_HUGEPAGE);
 	mem->mapping = p;
 	mem->mapping_size = ram_bytes;
 	mem->ram_bytes = ram_bytes;
