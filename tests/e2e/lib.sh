@@ -86,7 +86,8 @@ initrd_with_script() {
 # (if set, e.g. 'memory_backing = "shared";') inside machine = { ... }. The kernel is
 # $GUEST_IMAGE: vmlinux by default (the same kernel as an ELF, which tests/e2e/run extracts: the
 # nested guest then spends no seconds decompressing itself), or vmlinuz, the bzImage as Debian
-# ships it (the boot-* cases and those that place the kernel themselves).
+# ships it (the boot-* cases and the jailer, which places the kernel itself). Sets
+# GUEST_KERNEL_FILE to the file the config names, for cases that write their own boot group.
 guest() {
 	{
 		# shellcheck disable=SC2016 # expanded in the guest
@@ -97,6 +98,7 @@ guest() {
 	_img=${GUEST_IMAGE:-vmlinux}
 	[ -f "$E2E_GUEST/$_img" ] || _img=vmlinuz
 	[ -e "$_img" ] || ln -s "$E2E_GUEST/$_img" "$_img"
+	GUEST_KERNEL_FILE=$_img
 	cat >"$1.cfg" <<EOF
 # e2e case ${E2E_CASE:-}
 machine = { vcpus = $2; memory_mib = $3; ${MACHINE:-}};

@@ -8,7 +8,6 @@
 #
 # The profiles come from the ember binary's own folder: in nested mode L1 needs the build's
 # conf/ (tests/e2e/l1-image copies it; or EMBER_E2E_L1_EXTRA=<build>/conf).
-GUEST_IMAGE=vmlinuz # this case names the kernel file itself
 
 profiles=$("$E2E_EMBER" profiles 2>&1) ||
 	fail "ember profiles found none (in L1, the build's conf/ must be there): $profiles"
@@ -36,7 +35,7 @@ G
 	{
 		echo "# e2e case profiles: $1"
 		echo "$2"
-		echo "boot = { kernel = \"vmlinuz\"; initrd = \"$1.initrd\"; cmdline = \"$GUEST_CMDLINE ember.end=none\"; };"
+		echo "boot = { kernel = \"$GUEST_KERNEL_FILE\"; initrd = \"$1.initrd\"; cmdline = \"$GUEST_CMDLINE ember.end=none\"; };"
 		echo "$3"
 	} >"$1.cfg"
 }
