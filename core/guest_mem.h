@@ -28,7 +28,9 @@ struct guest_mem_region {
  * - GUEST_MEM_ANON: MADV_DONTNEED frees at once; reads then give zero pages.
  * - GUEST_MEM_SHARED, a memfd (for out-of-process devices later): MADV_DONTNEED only drops
  *   this process's page tables and the memfd keeps the pages, so the discard punches a hole
- *   (fallocate(PUNCH_HOLE | KEEP_SIZE)) at the range's offset; reads then give zeros.
+ *   (fallocate(PUNCH_HOLE | KEEP_SIZE)) at the range's offset; reads then give zeros. Mapped
+ *   with MADV_HUGEPAGE (shmem's transparent huge pages where the host allows them); a hole
+ *   inside one splits it.
  * - GUEST_MEM_HUGETLB, a hugetlbfs memfd of 2 MiB pages: a 4 KiB discard is a silent no-op for
  *   the kernel, so guest_huge_map keeps a bitmap of the discarded 4 KiB pieces of each host
  *   page, and a huge page is punched out only once all 512 are discarded; *freed counts only
