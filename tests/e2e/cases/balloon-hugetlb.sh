@@ -1,5 +1,4 @@
 # shellcheck shell=sh
-# e2e: extended (minutes of nested guest time: it passes, but with it CI on two CPUs would take over 20 minutes; tests/e2e/run --extended, or name it)
 # The inflate and reporting checks with guest RAM in 2 MiB huge pages (machine.memory_backing =
 # "hugetlb"; the case reserves L1's pool), measured on the hugetlbfs memfd's blocks: a 4 KiB
 # discard frees nothing there, so this fails unless whole huge pages go once all of them are in

@@ -1,5 +1,4 @@
 # shellcheck shell=sh
-# e2e: extended (minutes of nested guest time: it passes, but with it CI on two CPUs would take over 20 minutes; tests/e2e/run --extended, or name it)
 # virtio-balloon on anonymous guest RAM (the default backing): the stock kernel's driver inflates
 # to half of a 512 MiB guest after the guest touched its memory; MemTotal drops by 256 MiB and
 # ember's memory by >= 90 % of it; deflating gives MemTotal back (balloon.inc).
