@@ -5,12 +5,15 @@
 # backs. A hinting run (acknowledge_on_stop false) makes the stock driver hand its free blocks
 # over and hold them until the host says DONE: ember's memory drops by >= 150 MiB; after
 # /hinting/stop the guest has its memory back and every word of the pattern reads back.
+# shellcheck source=balloon.inc disable=SC1091 # beside this case
+. "$E2E_DIR/cases/balloon.inc"
 GUEST_BINS=$E2E_MEM_TOUCH
-api_guest g <<'G'
-# Builtins only in the loops below: a process started in the nested guest costs milliseconds.
-mfree() { while read -r _k _v _; do [ "$_k" = MemFree: ] && { echo "$_v"; return; }; done </proc/meminfo; }
-first_line() { _l=""; { read -r _l <"$1"; } 2>/dev/null; }
-mkdir -p /fill && mount -t ramfs none /fill
+# The guest's script: balloon.inc's guest functions (mfree, first_line; /fill is a ramfs), then
+# this run. (Through a file: api_guest sets GUEST_KERNEL and GUEST_ARGS, which a pipe's
+# subshell would lose.)
+{
+	echo "$BALLOON_GUEST_LIB"
+	cat <<'G'
 mem-touch hold 64 /tmp/mt &
 i=0
 while first_line /tmp/mt; [ "$_l" != filled ] && [ $i -lt 600 ]; do sleep 0.2; i=$((i + 1)); done
@@ -31,6 +34,8 @@ i=0
 while first_line /tmp/mt; [ "$_l" = check ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i + 1)); done
 fact verdict "$(cat /tmp/mt)"
 G
+} >hint-guest.sh
+api_guest g <hint-guest.sh
 API_SOCK=$PWD/fc.sock
 ember_start g firecracker --api-sock "$API_SOCK" --id hint-vm
 wait_socket "$API_SOCK"
